@@ -1,0 +1,60 @@
+# warden -- one entry point.  `make test` on a fresh Debian machine installs
+# what is missing, builds everything and runs every test.
+
+CC      ?= cc
+WERROR  ?= $(if $(CI),-Werror,)
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wstrict-prototypes $(WERROR) \
+           -Iinclude -MMD -MP
+DEPS    := build/.deps-ok
+PKGS     = $(shell pkg-config --cflags --libs libuv 2>/dev/null)
+LDLIBS  := -lpthread -lm
+
+B := build
+LIB_SRC := $(wildcard supervisor/*.c pool/*.c jobs/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
+EXAMPLES:= $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+
+.PHONY: all deps test demo bench clean examples
+all: $(B)/libwarden.a examples
+
+$(DEPS): scripts/deps.sh
+	@mkdir -p $(B)
+	@scripts/deps.sh build-essential pkg-config libuv1-dev check libstb-dev
+	@touch $@
+
+$(B)/%.o: %.c $(DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv) -c -o $@ $<
+
+$(B)/libwarden.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags check libuv) -o $@ $< \
+	  $(B)/libwarden.a $$(pkg-config --libs check libuv) $(LDLIBS)
+
+$(B)/examples/%: examples/%.c $(B)/libwarden.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
+
+examples: $(EXAMPLES)
+
+test: $(TESTS) examples
+	@failed=0; for t in $(TESTS); do \
+	  echo "== $$t"; $$t || failed=1; \
+	done; exit $$failed
+
+demo: $(B)/examples/demo
+	$(B)/examples/demo
+
+bench: all
+	@scripts/deps.sh python3 python3-pebble parallel moreutils
+	bench/run.sh
+
+clean:
+	rm -rf $(B)
+
+-include $(LIB_OBJ:.o=.d)

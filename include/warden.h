@@ -1,0 +1,206 @@
+/* warden.h -- a supervised process pool with hard timeouts, on libuv.
+ *
+ * A pool forks worker processes (through a small zygote forked when the pool
+ * is created, so no process is ever forked from a running event loop), runs
+ * registered job functions in them, and resolves a future on the libuv loop
+ * with what came back through the worker's socket.  A task that outlives its
+ * wall-clock deadline is killed with its whole process group -- and every
+ * descendant that escaped the group with setsid() -- before its future
+ * resolves WD_TIMEOUT.  A worker that dies costs exactly its own task and is
+ * replaced.  Nothing the pool made outlives it: no zombie, no process, no fd.
+ *
+ * Conventions (libuv's): functions return 0 or a negative errno (UV_E*),
+ * wd_strerror() names them; objects the library owns are opaque; callbacks
+ * run on the loop thread.  Everything here must be called on the loop thread.
+ */
+#ifndef WARDEN_H
+#define WARDEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WD_VERSION "0.1.0"
+
+/* A per-task timeout meaning "no deadline at all". */
+#define WD_FOREVER UINT64_MAX
+
+typedef struct wd_pool wd_pool;
+typedef struct wd_future wd_future;
+typedef struct wd_waitset wd_waitset;
+typedef struct wd_out wd_out;
+
+typedef enum {
+  WD_PENDING = 0, /* not resolved yet */
+  WD_OK,          /* the job returned 0; payload is its output */
+  WD_ERROR,       /* the job returned non-zero; payload is its message */
+  WD_TIMEOUT,     /* the deadline passed; the task's process tree is gone */
+  WD_CRASHED,     /* the worker died of a signal (see .signal) */
+  WD_EXITED,      /* the worker exited mid-task (see .exit_code) */
+  WD_CANCELLED    /* cancelled, or the pool was shut down immediately */
+} wd_status;
+
+/* Options for wd_pool_new(); zero means "the default" for every field. */
+typedef struct {
+  unsigned workers;      /* worker processes; default: number of CPUs */
+  uint64_t timeout_ms;   /* default per-task deadline; default: none */
+  uint64_t grace_ms;     /* at the deadline send SIGTERM, SIGKILL this much
+                            later; default: SIGKILL at once */
+  unsigned max_tasks;    /* recycle a worker after this many tasks */
+  uint64_t memory_limit; /* RLIMIT_AS of each worker, bytes */
+  uint64_t cpu_limit_s;  /* CPU seconds each task may use (RLIMIT_CPU) */
+  size_t stderr_tail;    /* stderr bytes kept per task; default 4096 */
+  unsigned pipeline;     /* most tasks sent ahead to one worker; default:
+                            adaptive, 1 for slow tasks, up to 64 for fast */
+} wd_pool_options;
+
+/* Per-task options; zero means "the pool's default" for every field. */
+typedef struct {
+  uint64_t timeout_ms; /* deadline from the moment a worker starts the task;
+                          WD_FOREVER for none */
+  uint64_t grace_ms;   /* as in wd_pool_options; WD_FOREVER for SIGKILL at once */
+  unsigned retries;    /* run again up to this many more times after a
+                          timeout, crash or exit (not after WD_ERROR) */
+} wd_task_options;
+
+/* What a future resolved with.  Pointers stay valid while the future does. */
+typedef struct {
+  wd_status status;
+  const void *data;     /* output (WD_OK) or message (every other status) */
+  size_t len;
+  int exit_code;        /* the worker's exit code (WD_EXITED), else -1 */
+  int signal;           /* the signal that ended the worker, else 0 */
+  uint64_t duration_ns; /* from the start of the deadline clock to the end */
+  uint64_t started_ns;  /* uv_hrtime() when the deadline clock started */
+  pid_t pid;            /* the worker that ran the last attempt; 0 if none */
+  unsigned attempts;    /* how many times the task was started */
+  const char *err_tail; /* the last bytes the task wrote to stderr */
+  size_t err_len;
+} wd_result;
+
+typedef struct {
+  const void *base;
+  size_t len;
+} wd_buf;
+
+/* ---- jobs ------------------------------------------------------------ */
+
+/* A job runs in a worker: it reads `len` bytes at `arg`, appends its output
+ * (or, when it returns non-zero, its error message) to `out`, and returns 0
+ * for success.  It may write to stderr; the tail comes back in the result. */
+typedef int (*wd_job_fn)(const void *arg, size_t len, wd_out *out);
+
+/* Registers a job under `name` (at most 63 bytes).  Pools created afterwards
+ * can run it: workers inherit the registry.  Returns UV_EEXIST for a taken
+ * name, UV_ENOSPC past 256 jobs, UV_EINVAL for a bad name. */
+int wd_register(const char *name, wd_job_fn fn);
+
+/* Registers the built-in jobs (echo, sleep, spin, crash, exit, alloc, spawn;
+ * see README).  Idempotent. */
+int wd_register_builtins(void);
+
+/* Output buffer helpers for jobs.  They return 0 or UV_ENOMEM. */
+int wd_out_append(wd_out *out, const void *p, size_t n);
+int wd_out_printf(wd_out *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Reserves n bytes at the end of the output and returns where they start
+ * (NULL on ENOMEM); the bytes count as written. */
+void *wd_out_reserve(wd_out *out, size_t n);
+
+/* ---- pools ----------------------------------------------------------- */
+
+/* Creates a pool on `loop` and starts its workers.  `opts` may be NULL.
+ * Forks the zygote at once: call it before starting threads of your own.
+ * Returns UV_EINVAL, UV_ENOMEM, or a fork/socket error. */
+int wd_pool_new(uv_loop_t *loop, const wd_pool_options *opts, wd_pool **out);
+
+/* Submits `job` with a copy of `len` bytes at `arg`; *out receives a future
+ * the caller owns (release it with wd_future_release).  Returns UV_ENOENT for
+ * an unknown job, UV_ECANCELED once the pool is shutting down. */
+int wd_submit(wd_pool *pool, const char *job, const void *arg, size_t len,
+              const wd_task_options *opts, wd_future **out);
+
+/* Maps `job` over n inputs, `chunk` inputs per task (0 picks a size that
+ * keeps every worker busy).  The returned future resolves once every item
+ * has: WD_OK if all are ok, else WD_ERROR; wd_map_item() gives item i in
+ * input order.  With chunk > 1, a deadline or crash costs the whole chunk. */
+int wd_map(wd_pool *pool, const char *job, const wd_buf *inputs, size_t n,
+           size_t chunk, const wd_task_options *opts, wd_future **out);
+size_t wd_map_count(const wd_future *map);
+const wd_result *wd_map_item(const wd_future *map, size_t i);
+
+#define WD_GRACEFUL 0  /* run what is queued, then stop the workers */
+#define WD_IMMEDIATE 1 /* cancel the queue, kill what runs */
+
+/* Stops accepting tasks.  Futures still resolve: with their result
+ * (WD_GRACEFUL) or WD_CANCELLED (WD_IMMEDIATE).  Returns 0. */
+int wd_pool_shutdown(wd_pool *pool, int how);
+
+/* Shuts down immediately, kills and reaps every process, closes every fd and
+ * handle, then calls cb (may be NULL) from the loop and frees the pool. */
+void wd_pool_close(wd_pool *pool, void (*cb)(void *data), void *data);
+
+/* wd_pool_close() and run the loop until it is done.  Not from a callback. */
+int wd_pool_destroy(wd_pool *pool);
+
+uv_loop_t *wd_pool_loop(const wd_pool *pool);
+unsigned wd_pool_size(const wd_pool *pool);
+/* Pids of the live workers, up to n of them; returns how many were written. */
+size_t wd_pool_pids(const wd_pool *pool, pid_t *pids, size_t n);
+
+/* ---- futures --------------------------------------------------------- */
+
+typedef void (*wd_done_cb)(wd_future *f, void *data);
+/* Called when f resolves; returns the future to continue with (its
+ * reference passes to the chain), or NULL to resolve with f's own result. */
+typedef wd_future *(*wd_then_cb)(wd_future *f, void *data);
+
+/* Calls cb on the loop once f resolves (at once, if it already has).
+ * Several callbacks run in the order they were added.  Returns UV_ENOMEM. */
+int wd_future_on_done(wd_future *f, wd_done_cb cb, void *data);
+
+/* Returns a new future (caller owns it) that resolves with the result of the
+ * future cb returns once f resolves: a pipeline's next step starts as soon
+ * as its previous one is done.  NULL on ENOMEM. */
+wd_future *wd_future_then(wd_future *f, wd_then_cb cb, void *data);
+
+/* Cancels f: a queued task is dropped, a running one's worker is killed;
+ * the future resolves WD_CANCELLED.  Returns UV_EALREADY if resolved. */
+int wd_future_cancel(wd_future *f);
+
+const wd_result *wd_future_result(const wd_future *f); /* NULL if pending */
+int wd_future_done(const wd_future *f);
+wd_future *wd_future_ref(wd_future *f);
+void wd_future_release(wd_future *f);
+void wd_future_set_data(wd_future *f, void *data);
+void *wd_future_data(const wd_future *f);
+
+/* Run the loop until f (all of fs, any of fs) resolves.  Not from a
+ * callback.  Return 0, or UV_EINVAL for an empty set. */
+int wd_await(wd_future *f);
+int wd_await_all(wd_future *const *fs, size_t n);
+int wd_await_any(wd_future *const *fs, size_t n, size_t *index);
+
+/* A set that hands futures back in the order they complete. */
+int wd_waitset_new(wd_waitset **out);
+int wd_waitset_add(wd_waitset *ws, wd_future *f);
+/* Runs the loop until a future of the set completes and returns it in *f
+ * (borrowed: the set keeps a reference until the next call or free).
+ * Returns UV_EOF when every added future has been returned. */
+int wd_waitset_next(wd_waitset *ws, wd_future **f);
+void wd_waitset_free(wd_waitset *ws);
+
+/* ---- misc ------------------------------------------------------------ */
+
+const char *wd_strerror(int err);
+const char *wd_status_name(wd_status s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WARDEN_H */

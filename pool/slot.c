@@ -1,0 +1,385 @@
+/* slot.c -- one worker, as the supervisor sees it.
+ *
+ * A slot holds one worker process at a time.  Its life is the table below;
+ * the zygote's messages (SPAWNED, EXITED) and the pool's decisions (retire,
+ * kill) are its events.  A slot owns the tasks in flight on its worker,
+ * oldest first: the head is the one running, and its deadline clock is the
+ * slot's timer, started when it became the head -- that is, when the worker
+ * was handed it while idle, or when the previous task's result arrived.
+ *
+ * A task ends in one of two ways: its result frame arrives, or the worker
+ * is reported EXITED by the zygote -- which sends that only once the worker
+ * and its whole tree are dead and reaped.  Tasks sent ahead behind a dead
+ * head never ran; they go back to the front of the queue. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pool.h"
+
+static const signed char next_state[S__N][E__N] = {
+    /*              SPAWN       SPAWNED  SPAWN_FAIL RETIRE      KILL       EXITED */
+    [S_DOWN] =     {S_STARTING, -1,      -1,        -1,         -1,        -1},
+    [S_STARTING] = {-1,         S_READY, S_DOWN,    -1,         S_KILLING, -1},
+    [S_READY] =    {-1,         -1,      -1,        S_DRAINING, S_KILLING, S_DOWN},
+    [S_DRAINING] = {-1,         -1,      -1,        -1,         S_KILLING, S_DOWN},
+    [S_KILLING] =  {-1,         S_KILLING, S_DOWN,  -1,         S_KILLING, S_DOWN},
+};
+
+void wd__slot_event(wd__slot *s, wd__sevent ev) {
+  int next = next_state[s->state][ev];
+  if (next < 0)
+    abort(); /* a broken invariant: the zygote and we disagree */
+  s->state = (wd__sstate)next;
+}
+
+static void on_timer(uv_timer_t *h);
+static void on_io(uv_poll_t *h, int status, int events);
+
+int wd__slot_init(wd_pool *p, wd__slot *s, uint32_t id) {
+  memset(s, 0, sizeof(*s));
+  s->pool = p;
+  s->id = id;
+  s->state = S_DOWN;
+  int err = uv_timer_init(p->loop, &s->timer);
+  if (err)
+    return err;
+  s->timer.data = s;
+  uv_unref((uv_handle_t *)&s->timer);
+  return 0;
+}
+
+static unsigned window(const wd_pool *p) {
+  if (p->opts.pipeline)
+    return p->opts.pipeline;
+  if (p->ewma_us == 0) /* nothing known yet: do not bet on fast tasks */
+    return 1;
+  uint64_t w = 2000 / p->ewma_us; /* about 2 ms of work queued ahead */
+  return w < 1 ? 1 : w > 64 ? 64 : (unsigned)w;
+}
+
+int wd__slot_can_take(const wd__slot *s) {
+  const wd_pool *p = s->pool;
+  return s->state == S_READY && s->conn != NULL && !p->closing &&
+         p->shutdown != WD_IMMEDIATE && s->inflight < window(p) &&
+         (p->opts.max_tasks == 0 || s->dispatched < p->opts.max_tasks);
+}
+
+/* ---- spawning ------------------------------------------------------------ */
+
+static void backoff(wd__slot *s) {
+  int n = s->spawn_failures < 6 ? s->spawn_failures : 6;
+  uv_timer_start(&s->timer, on_timer, 10u << n, 0); /* 10 ms .. 640 ms */
+}
+
+static void spawn(wd__slot *s) {
+  wd_pool *p = s->pool;
+  int sv[2];
+  if (p->closing || p->zyg_ctl == NULL)
+    return;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    s->spawn_failures++;
+    backoff(s);
+    return;
+  }
+  int fl = 1;
+  ioctl(sv[0], FIONBIO, &fl);
+  s->conn = wd__fdpoll_open(p->loop, sv[0], on_io, s, UV_READABLE);
+  if (s->conn == NULL) {
+    close(sv[0]);
+    close(sv[1]);
+    s->spawn_failures++;
+    backoff(s);
+    return;
+  }
+  wd__slot_event(s, E_SPAWN);
+  wd__pool_zygote_send(p, WD__Z_SPAWN, s->id, 0, sv[1]);
+  close(sv[1]); /* the zygote has its own copy now */
+}
+
+void wd__slot_on_spawned(wd__slot *s, pid_t pid) {
+  s->pid = pid;
+  s->dispatched = 0;
+  s->spawn_failures = 0;
+  wd__slot_event(s, E_SPAWNED);
+  if (s->state == S_READY)
+    wd__pool_avail(s->pool, s);
+}
+
+void wd__slot_on_spawn_fail(wd__slot *s, int err) {
+  (void)err;
+  wd__slot_close(s);
+  wd__slot_event(s, E_SPAWN_FAIL);
+  s->spawn_failures++;
+  if (!s->pool->closing)
+    backoff(s);
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+static void start_head(wd__slot *s) {
+  wd_future *t = s->head;
+  uv_timer_stop(&s->timer);
+  if (t == NULL)
+    return;
+  if (t->res.status != WD_PENDING) {
+    /* Cancelled while it waited behind another task: now it would run. */
+    wd__slot_kill(s, R_CANCEL, SIGKILL);
+    return;
+  }
+  t->res.attempts++;
+  t->res.started_ns = uv_hrtime();
+  t->res.pid = s->pid;
+  if (t->timeout_ms)
+    uv_timer_start(&s->timer, on_timer, t->timeout_ms, 0);
+}
+
+void wd__slot_send(wd__slot *s, wd_future *t) {
+  wd__hdr h = {t->map ? WD__F_MAP : WD__F_TASK, (uint32_t)t->arg_len, t->id,
+               t->job, t->items};
+  if (wd__buf_reserve(&s->obuf, WD__HDR_SIZE + t->arg_len) != 0) {
+    wd__pool_requeue_front(s->pool, t); /* try again on the next pass */
+    return;
+  }
+  memcpy(s->obuf.p + s->obuf.len, &h, WD__HDR_SIZE);
+  memcpy(s->obuf.p + s->obuf.len + WD__HDR_SIZE, t->arg, t->arg_len);
+  s->obuf.len += WD__HDR_SIZE + t->arg_len;
+  t->slot = s;
+  t->next = NULL;
+  t->prev = s->tail;
+  if (s->tail)
+    s->tail->next = t;
+  else
+    s->head = t;
+  s->tail = t;
+  s->inflight++;
+  s->dispatched++;
+  if (s->head == t) {
+    uv_update_time(s->pool->loop); /* the clock starts now, not at the
+                                       top of this loop iteration */
+    start_head(s);
+  }
+}
+
+void wd__slot_flush(wd__slot *s) {
+  while (s->conn && s->obuf.off < s->obuf.len) {
+    ssize_t n = send(s->conn->fd, s->obuf.p + s->obuf.off,
+                     s->obuf.len - s->obuf.off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      wd__fdpoll_set(s->conn, UV_READABLE | UV_WRITABLE);
+      return;
+    }
+    if (n < 0) { /* EPIPE: the worker is dead; EXITED is on its way */
+      s->obuf.off = s->obuf.len = 0;
+      break;
+    }
+    wd__buf_consume(&s->obuf, (size_t)n);
+  }
+  if (s->conn && s->conn->events & UV_WRITABLE)
+    wd__fdpoll_set(s->conn, UV_READABLE);
+}
+
+/* ---- ending tasks --------------------------------------------------------- */
+
+static wd_future *pop_head(wd__slot *s) {
+  wd_future *t = s->head;
+  s->head = t->next;
+  if (s->head)
+    s->head->prev = NULL;
+  else
+    s->tail = NULL;
+  t->next = t->prev = NULL;
+  t->slot = NULL;
+  s->inflight--;
+  return t;
+}
+
+static int should_retry(const wd_future *t, wd_status st) {
+  const wd_pool *p = t->pool;
+  return st != WD_OK && st != WD_CANCELLED && t->res.status == WD_PENDING &&
+         !p->closing && p->shutdown != WD_IMMEDIATE &&
+         t->res.attempts <= t->retries;
+}
+
+static void retire(wd__slot *s) {
+  wd__slot_event(s, E_RETIRE);
+  if (s->inflight == 0)
+    wd__slot_close(s); /* EOF tells the worker to exit */
+}
+
+static void on_frame(wd__slot *s, const wd__hdr *h, const char *body) {
+  wd_pool *p = s->pool;
+  wd_future *t = s->head;
+  if (t == NULL || h->id != t->id || (h->type == WD__F_MAPRES) != (t->map != NULL)) {
+    wd__slot_kill(s, R_PROTO, SIGKILL);
+    return;
+  }
+  pop_head(s);
+  uint64_t us = h->type == WD__F_MAPRES && h->a ? h->b / h->a : h->b;
+  p->ewma_us = p->ewma_us ? (p->ewma_us * 7 + us + 1) / 8 : us + 1;
+  start_head(s); /* the next task's clock starts as this result arrives */
+  if (h->type == WD__F_ERR && should_retry(t, WD_ERROR))
+    wd__pool_requeue_front(p, t);
+  else {
+    wd__task_result(t, h, body);
+    wd__pool_task_done(p, t);
+  }
+  if (s->state == S_READY && p->opts.max_tasks &&
+      s->dispatched >= p->opts.max_tasks && s->inflight == 0)
+    retire(s);
+  else if (s->state == S_DRAINING && s->inflight == 0)
+    wd__slot_close(s);
+  else if (wd__slot_can_take(s))
+    wd__pool_avail(p, s);
+}
+
+static void read_results(wd__slot *s) {
+  uv_update_time(s->pool->loop);
+  while (s->conn && (s->state == S_READY || s->state == S_DRAINING)) {
+    if (wd__buf_reserve(&s->ibuf, 65536) != 0)
+      return;
+    ssize_t n = recv(s->conn->fd, s->ibuf.p + s->ibuf.len,
+                     s->ibuf.cap - s->ibuf.len, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+        wd__fdpoll_set(s->conn, 0); /* EOF: EXITED will follow */
+      return;
+    }
+    s->ibuf.len += (size_t)n;
+    for (;;) {
+      wd__hdr h;
+      long len = wd__frame_parse(s->ibuf.p + s->ibuf.off,
+                                 s->ibuf.len - s->ibuf.off, &h);
+      if (len < 0) {
+        wd__slot_kill(s, R_PROTO, SIGKILL);
+        return;
+      }
+      if (len == 0)
+        break;
+      on_frame(s, &h, s->ibuf.p + s->ibuf.off + WD__HDR_SIZE);
+      wd__buf_consume(&s->ibuf, (size_t)len);
+      /* A callback may have closed the pool or cancelled the head. */
+      if (s->conn == NULL || s->state == S_KILLING)
+        return;
+    }
+  }
+}
+
+static void on_io(uv_poll_t *h, int status, int events) {
+  wd__fdpoll *fp = h->data;
+  wd__slot *s = fp->owner;
+  if (status < 0) {
+    wd__fdpoll_set(fp, 0); /* the worker's end is gone; EXITED follows */
+    return;
+  }
+  if (events & UV_WRITABLE)
+    wd__slot_flush(s);
+  if (events & UV_READABLE)
+    read_results(s);
+}
+
+void wd__slot_kill(wd__slot *s, wd__reason why, int sig) {
+  if (s->state == S_DOWN)
+    return;
+  if (s->state != S_KILLING) {
+    s->reason = why;
+    s->escalated = 0;
+  }
+  wd__slot_event(s, E_KILL);
+  uv_timer_stop(&s->timer);
+  if (sig == SIGKILL)
+    s->escalated = 1;
+  wd__pool_zygote_send(s->pool, WD__Z_KILL, s->id, sig, -1);
+}
+
+/* The deadline (or, once killing, the grace) is up; or, when the slot is
+ * down, the spawn back-off is over. */
+static void on_timer(uv_timer_t *h) {
+  wd__slot *s = h->data;
+  if (s->state == S_DOWN) {
+    spawn(s);
+    return;
+  }
+  if (s->state == S_KILLING) {
+    wd__slot_kill(s, s->reason, SIGKILL);
+    return;
+  }
+  if (s->head == NULL)
+    return;
+  uint64_t grace = s->head->grace_ms;
+  wd__slot_kill(s, R_TIMEOUT, grace ? SIGTERM : SIGKILL);
+  if (grace)
+    uv_timer_start(&s->timer, on_timer, grace, 0);
+}
+
+void wd__slot_close(wd__slot *s) {
+  if (s->conn) {
+    wd__fdpoll_close(s->conn);
+    s->conn = NULL;
+  }
+  s->ibuf.off = s->ibuf.len = 0;
+  s->obuf.off = s->obuf.len = 0;
+}
+
+void wd__slot_on_exited(wd__slot *s, const wd__zmsg *m, const char *tail) {
+  wd_pool *p = s->pool;
+  if (s->state == S_READY || s->state == S_DRAINING)
+    read_results(s); /* results the worker sent before it died */
+  wd__slot_close(s);
+  uv_timer_stop(&s->timer);
+  wd__reason why = s->reason;
+  wd_future *t = s->head ? pop_head(s) : NULL;
+  if (t != NULL) {
+    wd_status st = why == R_TIMEOUT                      ? WD_TIMEOUT
+                   : why == R_CANCEL || why == R_SHUTDOWN ? WD_CANCELLED
+                   : m->sig || why == R_PROTO             ? WD_CRASHED
+                                                         : WD_EXITED;
+    if (should_retry(t, st))
+      wd__pool_requeue_front(p, t);
+    else {
+      wd__task_fail(t, st, m->code, m->sig, tail, m->tail_len);
+      wd__pool_task_done(p, t);
+    }
+  }
+  /* What was sent ahead never ran: back to the front, in order. */
+  while (s->tail) {
+    wd_future *u = s->tail;
+    s->tail = u->prev;
+    u->next = u->prev = NULL;
+    u->slot = NULL;
+    s->inflight--;
+    if (u->res.status == WD_PENDING && p->shutdown != WD_IMMEDIATE &&
+        !p->closing)
+      wd__pool_requeue_front(p, u);
+    else {
+      wd__task_fail(u, WD_CANCELLED, -1, 0, NULL, 0);
+      wd__pool_task_done(p, u);
+    }
+  }
+  s->head = NULL;
+  s->inflight = 0;
+  s->reason = R_NONE;
+  s->pid = 0;
+  int died_idle = t == NULL && s->dispatched == 0 && s->state != S_DRAINING;
+  wd__slot_event(s, E_EXITED);
+  if (!p->closing && (p->shutdown == -1 || p->q_head != NULL)) {
+    if (died_idle) { /* died before it ran anything: do not fork-loop */
+      s->spawn_failures++;
+      backoff(s);
+    } else {
+      spawn(s);
+    }
+  }
+  wd__pool_maybe_idle(p);
+}
+
+void wd__slot_start(wd__slot *s) { spawn(s); }

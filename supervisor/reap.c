@@ -1,0 +1,93 @@
+/* reap.c -- killing what a task left behind.
+ *
+ * Workers and the zygote are child subreapers (PR_SET_CHILD_SUBREAPER):
+ * a descendant that called setsid() and lost its parent is re-parented to
+ * them, not to init, so it can still be found -- as a child -- and killed.
+ * Killing a child re-parents its own children here in turn, so the sweep
+ * repeats until no child is left that is not ours to keep. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Reads /proc/self/task/<tid>/children: the live children of this thread.
+ * Our processes are single-threaded where this runs, so that is all of
+ * them.  Returns a count, pids in *out (malloc'd), or -1. */
+static int list_children(pid_t **out) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  wd__buf b = {0};
+  for (;;) {
+    if (wd__buf_reserve(&b, 4096) != 0)
+      break;
+    ssize_t r = read(fd, b.p + b.len, b.cap - b.len);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    b.len += (size_t)r;
+  }
+  close(fd);
+  int n = 0, cap = 16;
+  pid_t *pids = malloc(sizeof(*pids) * (size_t)cap);
+  for (size_t i = 0; pids != NULL && i < b.len;) {
+    while (i < b.len && (b.p[i] < '0' || b.p[i] > '9'))
+      i++;
+    if (i == b.len)
+      break;
+    long v = 0;
+    while (i < b.len && b.p[i] >= '0' && b.p[i] <= '9')
+      v = v * 10 + (b.p[i++] - '0');
+    if (n == cap) {
+      pid_t *np = realloc(pids, sizeof(*pids) * (size_t)(cap *= 2));
+      if (np == NULL)
+        break;
+      pids = np;
+    }
+    pids[n++] = (pid_t)v;
+  }
+  wd__buf_free(&b);
+  *out = pids;
+  return pids ? n : -1;
+}
+
+int wd__kill_children(int (*keep)(pid_t pid, void *arg), void *arg) {
+  int reaped = 0;
+  for (int round = 0; round < 10000; round++) {
+    pid_t *pids = NULL;
+    int n = list_children(&pids);
+    int killed = 0;
+    for (int i = 0; i < n; i++) {
+      if (keep != NULL && keep(pids[i], arg))
+        continue;
+      /* A child is ours and unreaped, so its pid cannot have been reused:
+       * the signal reaches the process we mean.  Its group goes too, for
+       * descendants that are still attached to it. */
+      pid_t pgid = getpgid(pids[i]);
+      if (pgid > 1 && pgid != getpgrp())
+        kill(-pgid, SIGKILL);
+      kill(pids[i], SIGKILL);
+      killed++;
+    }
+    for (int i = 0; i < n; i++) {
+      if (keep != NULL && keep(pids[i], arg))
+        continue;
+      siginfo_t si;
+      while (waitid(P_PID, (id_t)pids[i], &si, WEXITED) < 0 && errno == EINTR)
+        ;
+      reaped++;
+    }
+    free(pids);
+    if (n < 0 || killed == 0)
+      break;
+  }
+  return reaped;
+}

@@ -1,0 +1,192 @@
+/* worker.c -- the loop a worker process runs.
+ *
+ * Reads task frames from its socket (fd 3), runs each job, and answers with
+ * one result frame per task in order.  Results of fast tasks are batched
+ * into one send, but never held for more than WD__BATCH_NS: the supervisor
+ * starts the next task's deadline clock when the previous result arrives,
+ * so a held result would eat into a neighbour's time.
+ *
+ * A job's stderr goes to a memfd on fd 2 (shared with the zygote, which
+ * reads it if the worker dies); after each task its tail is appended to the
+ * result and the memfd is emptied.  After each task the worker also kills
+ * and reaps whatever the job left running: a task is finished only when
+ * nothing it started is alive. */
+#include <errno.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "proto.h"
+
+#define WD__BATCH_NS 1000000ull /* 1 ms */
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void flush_or_die(wd__buf *out) {
+  size_t off = 0;
+  while (off < out->len) {
+    ssize_t n = send(WD__FD_SOCK, out->p + off, out->len - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      _exit(0); /* the supervisor is gone: nobody wants the result */
+    off += (size_t)n;
+  }
+  out->len = 0;
+  if (out->cap > (64u << 20)) /* keep warm buffers, but not huge ones */
+    wd__buf_free(out);
+}
+
+/* Sets the soft CPU limit to what this process has used plus the per-task
+ * allowance, so RLIMIT_CPU (a whole-process budget) acts per task.  The
+ * hard limit is left alone: lowering it could not be undone unprivileged. */
+static void arm_cpu_limit(uint64_t limit_s) {
+  struct rusage ru;
+  struct rlimit rl;
+  if (getrusage(RUSAGE_SELF, &ru) != 0 || getrlimit(RLIMIT_CPU, &rl) != 0)
+    return;
+  rlim_t used = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1);
+  rl.rlim_cur = used + (rlim_t)limit_s;
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+    rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_CPU, &rl);
+}
+
+/* Kills whatever the job started and left running. */
+static void sweep_children(void) {
+  siginfo_t si;
+  if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+    return; /* ECHILD: nothing left, the usual case */
+  wd__kill_children(NULL, NULL);
+}
+
+/* Appends the tail of what the task wrote to stderr and empties the memfd.
+ * Children share the file offset, so it measures everything written. */
+static uint32_t take_stderr(wd__buf *out, size_t cap) {
+  off_t end = lseek(2, 0, SEEK_CUR);
+  if (end <= 0)
+    return 0;
+  size_t n = (size_t)end < cap ? (size_t)end : cap;
+  char *p = wd_out_reserve(out, n);
+  ssize_t r = p ? pread(2, p, n, end - (off_t)n) : -1;
+  if (r < 0)
+    r = 0;
+  out->len -= n - (size_t)r;
+  if (ftruncate(2, 0) == 0)
+    lseek(2, 0, SEEK_SET);
+  return (uint32_t)r;
+}
+
+static void run_task(const wd__worker_cfg *cfg, const wd__hdr *h,
+                     const char *body, wd__buf *out) {
+  size_t at = out->len;
+  if (wd_out_reserve(out, WD__HDR_SIZE) == NULL)
+    _exit(70); /* cannot even answer: let the supervisor see the exit */
+  uint64_t t0 = now_ns();
+  int rc;
+  wd_job_fn fn = wd__job_fn(h->a);
+  if (cfg->cpu_limit_s)
+    arm_cpu_limit(cfg->cpu_limit_s);
+  if (fn != NULL) {
+    rc = fn(body, h->len, out);
+  } else {
+    wd_out_printf(out, "unknown job %u", h->a);
+    rc = 1;
+  }
+  sweep_children();
+  wd__hdr r = {rc == 0 ? WD__F_OK : WD__F_ERR, 0, h->id, 0, 0};
+  r.a = take_stderr(out, cfg->stderr_tail);
+  r.b = (uint32_t)((now_ns() - t0) / 1000);
+  r.len = (uint32_t)(out->len - at - WD__HDR_SIZE);
+  memcpy(out->p + at, &r, WD__HDR_SIZE);
+}
+
+static void run_map(const wd__worker_cfg *cfg, const wd__hdr *h,
+                    const char *body, wd__buf *out) {
+  size_t at = out->len;
+  if (wd_out_reserve(out, WD__HDR_SIZE) == NULL)
+    _exit(70);
+  uint64_t t0 = now_ns();
+  wd_job_fn fn = wd__job_fn(h->a);
+  size_t off = 0;
+  if (cfg->cpu_limit_s)
+    arm_cpu_limit(cfg->cpu_limit_s);
+  for (uint32_t i = 0; i < h->b; i++) {
+    wd__item it;
+    const char *data;
+    long next = wd__item_next(body, h->len, off, &it, &data);
+    if (next < 0)
+      break; /* the supervisor built it: cannot happen */
+    off = (size_t)next;
+    size_t iat = out->len;
+    if (wd_out_reserve(out, sizeof(wd__item)) == NULL)
+      _exit(70);
+    int rc = fn ? fn(data, it.len, out) : 1;
+    wd__item r = {(uint32_t)(out->len - iat - sizeof(r)),
+                  rc == 0 ? WD__F_OK : WD__F_ERR};
+    memcpy(out->p + iat, &r, sizeof(r));
+  }
+  sweep_children();
+  take_stderr(out, 0);
+  wd__hdr r = {WD__F_MAPRES, 0, h->id, h->b, 0};
+  r.b = (uint32_t)((now_ns() - t0) / 1000);
+  r.len = (uint32_t)(out->len - at - WD__HDR_SIZE);
+  memcpy(out->p + at, &r, WD__HDR_SIZE);
+}
+
+void wd__worker_main(const wd__worker_cfg *cfg) {
+  wd__buf in = {0}, out = {0};
+  uint64_t first_unflushed = 0;
+  for (;;) {
+    wd__hdr h;
+    long n = wd__frame_parse(in.p + in.off, in.len - in.off, &h);
+    if (n < 0)
+      _exit(71); /* a corrupt stream: the supervisor sees EXITED 71 */
+    if (n > 0) {
+      const char *body = in.p + in.off + WD__HDR_SIZE;
+      if (h.type == WD__F_TASK)
+        run_task(cfg, &h, body, &out);
+      else if (h.type == WD__F_MAP)
+        run_map(cfg, &h, body, &out);
+      else
+        _exit(71);
+      wd__buf_consume(&in, (size_t)n);
+      uint64_t now = now_ns();
+      if (first_unflushed == 0)
+        first_unflushed = now;
+      if (now - first_unflushed >= WD__BATCH_NS) {
+        flush_or_die(&out);
+        first_unflushed = 0;
+      }
+      continue;
+    }
+    /* No whole frame buffered: see whether more is already waiting before
+     * paying for a send of what we have. */
+    if (wd__buf_reserve(&in, 65536) != 0)
+      _exit(70);
+    ssize_t r = recv(WD__FD_SOCK, in.p + in.len, in.cap - in.len,
+                     out.len ? MSG_DONTWAIT : 0);
+    if (r > 0) {
+      in.len += (size_t)r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      flush_or_die(&out);
+      first_unflushed = 0;
+      continue;
+    }
+    if (out.len)
+      flush_or_die(&out);
+    _exit(0); /* EOF: the supervisor retired us */
+  }
+}

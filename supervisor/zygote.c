@@ -1,0 +1,386 @@
+/* zygote.c -- the small process that forks and reaps the workers.
+ *
+ * Why a zygote: forking the supervisor itself once its libuv loop runs
+ * gives the child a copy of the loop's signal pipe and of a threadpool that
+ * no longer exists.  The zygote is forked once, when the pool is created,
+ * drops every inherited fd but its control socket and never touches libuv;
+ * each worker is a fork of that clean, single-threaded process.
+ *
+ * The zygote is the workers' parent and their only reaper.  That is what
+ * makes group kills safe: it signals a worker's process group only while
+ * that worker is unreaped -- it knows, because it is the one that reaps --
+ * so the pgid cannot have been reused.  When a worker dies the zygote kills
+ * the rest of its group and every descendant that escaped with setsid()
+ * (re-parented to the zygote, a child subreaper), reaps them all, and only
+ * then reports EXITED: a future that resolves WD_TIMEOUT means the whole
+ * tree is gone.
+ *
+ * If the supervisor dies, even by SIGKILL, the zygote sees its pidfd become
+ * readable (and its socket hang up), kills every worker tree and exits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CTL_FD 3
+#define EV_CTL UINT64_MAX
+#define EV_PARENT (UINT64_MAX - 1)
+
+typedef struct {
+  pid_t pid; /* 0: the slot is free */
+  int pidfd;
+  int memfd;
+} zworker;
+
+static struct {
+  const wd__worker_cfg *cfg;
+  int ep;
+  zworker *w; /* indexed by the supervisor's worker id */
+  size_t nw;
+  wd__buf outq; /* EXITED/SPAWNED messages not yet sent: [u32 len][msg] */
+} Z;
+
+/* ---- supervisor side ---------------------------------------------------- */
+
+int wd__zygote_send(int fd, const wd__zmsg *m, int passfd) {
+  struct iovec iov = {(void *)m, sizeof(*m)};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr mh = {0};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  if (passfd >= 0) {
+    memset(&u, 0, sizeof(u));
+    mh.msg_control = u.buf;
+    mh.msg_controllen = sizeof(u.buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+  }
+  for (;;) {
+    ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+    if (n >= 0)
+      return 0;
+    if (errno != EINTR)
+      return -errno;
+  }
+}
+
+static void zygote_main(int sock, pid_t parent) __attribute__((noreturn));
+
+int wd__zygote_start(const wd__worker_cfg *cfg, wd__zygote *z) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    return -errno;
+  Z.cfg = cfg; /* the child's copy of the pointer stays valid: it is ours */
+  pid_t parent = getpid();
+  sigset_t old;
+  pid_t pid = wd__fork(&old);
+  if (pid < 0) {
+    int err = -errno;
+    close(sv[0]);
+    close(sv[1]);
+    return err;
+  }
+  if (pid == 0)
+    zygote_main(sv[1], parent); /* keeps every signal blocked */
+  close(sv[1]);
+  int pidfd = pidfd_open(pid, 0);
+  if (pidfd < 0) { /* unreaped child: its pid is still ours to signal */
+    int err = -errno;
+    kill(pid, SIGKILL);
+    close(sv[0]);
+    siginfo_t si;
+    while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR)
+      ;
+    return err;
+  }
+  fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  z->pid = pid;
+  z->pidfd = pidfd;
+  z->fd = sv[0];
+  return 0;
+}
+
+/* ---- zygote side -------------------------------------------------------- */
+
+static void queue_msg(const wd__zmsg *m, const void *tail) {
+  uint32_t len = (uint32_t)(sizeof(*m) + m->tail_len);
+  if (wd__buf_reserve(&Z.outq, sizeof(len) + len) != 0)
+    _exit(70);
+  memcpy(Z.outq.p + Z.outq.len, &len, sizeof(len));
+  memcpy(Z.outq.p + Z.outq.len + sizeof(len), m, sizeof(*m));
+  if (m->tail_len)
+    memcpy(Z.outq.p + Z.outq.len + sizeof(len) + sizeof(*m), tail,
+           m->tail_len);
+  Z.outq.len += sizeof(len) + len;
+}
+
+/* Sends queued messages without blocking; the supervisor may be busy
+ * sending to us, and neither side may wait on the other. */
+static void flush_msgs(void) {
+  while (Z.outq.off < Z.outq.len) {
+    uint32_t len;
+    memcpy(&len, Z.outq.p + Z.outq.off, sizeof(len));
+    ssize_t n = send(CTL_FD, Z.outq.p + Z.outq.off + sizeof(len), len,
+                     MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      break; /* EAGAIN: EPOLLOUT brings us back; EPIPE: EOF follows */
+    wd__buf_consume(&Z.outq, sizeof(len) + len);
+  }
+  struct epoll_event ev = {EPOLLIN, {.u64 = EV_CTL}};
+  if (Z.outq.off < Z.outq.len)
+    ev.events |= EPOLLOUT;
+  epoll_ctl(Z.ep, EPOLL_CTL_MOD, CTL_FD, &ev);
+}
+
+static int cmp_pid(const void *a, const void *b) {
+  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+  return (x > y) - (x < y);
+}
+
+typedef struct {
+  pid_t *pids;
+  size_t n;
+} pidset;
+
+static int is_worker(pid_t pid, void *arg) {
+  const pidset *s = arg;
+  return bsearch(&pid, s->pids, s->n, sizeof(pid), cmp_pid) != NULL;
+}
+
+/* Kills and reaps every child of ours that is not a live worker: what
+ * escaped from the trees of workers that died. */
+static void sweep_orphans(void) {
+  pidset s = {malloc(sizeof(pid_t) * (Z.nw + 1)), 0};
+  if (s.pids == NULL)
+    _exit(70);
+  for (size_t i = 0; i < Z.nw; i++)
+    if (Z.w[i].pid)
+      s.pids[s.n++] = Z.w[i].pid;
+  qsort(s.pids, s.n, sizeof(pid_t), cmp_pid);
+  wd__kill_children(is_worker, &s);
+  free(s.pids);
+}
+
+static void worker_child(int sock, int memfd, pid_t zygote)
+    __attribute__((noreturn));
+
+static void worker_child(int sock, int memfd, pid_t zygote) {
+  setpgid(0, 0); /* each worker, and so each task, is its own group */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != zygote) /* the zygote died before prctl took effect */
+    _exit(1);
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  /* Lift the three descriptors out of the way, then put them in place:
+   * fd 2 the stderr memfd, 3 the socket, 4 the supervisor's stderr. */
+  int s = fcntl(sock, F_DUPFD_CLOEXEC, 64);
+  int m = fcntl(memfd, F_DUPFD_CLOEXEC, 64);
+  int e = fcntl(2, F_DUPFD_CLOEXEC, 64);
+  if (s < 0 || m < 0 || e < 0 || dup2(m, 2) < 0 ||
+      dup3(s, WD__FD_SOCK, O_CLOEXEC) < 0 ||
+      dup3(e, WD__FD_STDERR, O_CLOEXEC) < 0)
+    _exit(1);
+  close_range(WD__FD_STDERR + 1, ~0u, 0);
+  if (Z.cfg->memory_limit) {
+    struct rlimit rl = {Z.cfg->memory_limit, Z.cfg->memory_limit};
+    setrlimit(RLIMIT_AS, &rl);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  pthread_sigmask(SIG_SETMASK, &none, NULL);
+  wd__worker_main(Z.cfg);
+}
+
+static void spawn(uint32_t id, int sock) {
+  wd__zmsg r = {WD__Z_SPAWNED, id, 0, 0, 0, 0};
+  if (id >= Z.nw) {
+    size_t n = Z.nw ? Z.nw : 16;
+    while (n <= id)
+      n *= 2;
+    zworker *w = realloc(Z.w, n * sizeof(*w));
+    if (w == NULL)
+      _exit(70);
+    memset(w + Z.nw, 0, (n - Z.nw) * sizeof(*w));
+    Z.w = w;
+    Z.nw = n;
+  }
+  pid_t self = getpid();
+  int memfd = memfd_create("warden-stderr", MFD_CLOEXEC);
+  sigset_t old;
+  pid_t pid = -1;
+  if (Z.w[id].pid)
+    errno = EBUSY; /* the supervisor waits for EXITED before reusing an id */
+  else if (memfd >= 0)
+    pid = wd__fork(&old);
+  if (pid == 0)
+    worker_child(sock, memfd, self);
+  int pidfd = pid > 0 ? pidfd_open(pid, 0) : -1;
+  if (pid > 0) {
+    /* Also from this side, so no kill can come before the child's own
+     * setpgid and miss its group. */
+    setpgid(pid, pid);
+    if (pidfd < 0) {
+      kill(pid, SIGKILL);
+      siginfo_t si;
+      waitid(P_PID, (id_t)pid, &si, WEXITED);
+      pid = -1;
+    }
+  }
+  close(sock);
+  if (pid < 0) {
+    r.type = WD__Z_SPAWN_FAIL;
+    r.code = -(errno ? errno : EAGAIN);
+    if (memfd >= 0)
+      close(memfd);
+    queue_msg(&r, NULL);
+    return;
+  }
+  Z.w[id] = (zworker){pid, pidfd, memfd};
+  struct epoll_event ev = {EPOLLIN, {.u64 = id}};
+  epoll_ctl(Z.ep, EPOLL_CTL_ADD, pidfd, &ev);
+  r.pid = pid;
+  queue_msg(&r, NULL);
+}
+
+static void worker_died(uint32_t id, int sweep) {
+  zworker *w = &Z.w[id];
+  /* Still unreaped, so the group id is still this worker's own. */
+  kill(-w->pid, SIGKILL);
+  if (sweep)
+    sweep_orphans();
+  siginfo_t si = {0};
+  while (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+    ;
+  wd__zmsg r = {WD__Z_EXITED, id, w->pid, -1, 0, 0};
+  if (si.si_code == CLD_EXITED)
+    r.code = si.si_status;
+  else
+    r.sig = si.si_status;
+  char tail[65536];
+  struct stat st;
+  size_t cap = Z.cfg->stderr_tail < sizeof(tail) ? Z.cfg->stderr_tail
+                                                 : sizeof(tail);
+  if (fstat(w->memfd, &st) == 0 && st.st_size > 0) {
+    size_t n = (size_t)st.st_size < cap ? (size_t)st.st_size : cap;
+    ssize_t got = pread(w->memfd, tail, n, st.st_size - (off_t)n);
+    r.tail_len = got > 0 ? (uint32_t)got : 0;
+  }
+  epoll_ctl(Z.ep, EPOLL_CTL_DEL, w->pidfd, NULL);
+  close(w->pidfd);
+  close(w->memfd);
+  memset(w, 0, sizeof(*w));
+  queue_msg(&r, tail);
+}
+
+static void shutdown_all(void) __attribute__((noreturn));
+
+static void shutdown_all(void) {
+  for (size_t i = 0; i < Z.nw; i++)
+    if (Z.w[i].pid)
+      kill(-Z.w[i].pid, SIGKILL);
+  for (size_t i = 0; i < Z.nw; i++)
+    if (Z.w[i].pid)
+      worker_died((uint32_t)i, 0);
+  wd__kill_children(NULL, NULL); /* one sweep for all of them */
+  _exit(0);
+}
+
+static void read_ctl(void) {
+  for (;;) {
+    wd__zmsg m;
+    union {
+      char buf[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr align;
+    } u;
+    struct iovec iov = {&m, sizeof(m)};
+    struct msghdr mh = {0};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = u.buf;
+    mh.msg_controllen = sizeof(u.buf);
+    ssize_t n = recvmsg(CTL_FD, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return;
+    if (n <= 0)
+      shutdown_all(); /* EOF: the pool closed, or the supervisor died */
+    int fd = -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    if ((size_t)n != sizeof(m)) {
+      if (fd >= 0)
+        close(fd);
+      continue;
+    }
+    if (m.type == WD__Z_SPAWN && fd >= 0) {
+      spawn(m.id, fd);
+    } else {
+      if (fd >= 0)
+        close(fd);
+      /* Only a worker we have not reaped: its pgid is still its own. */
+      if (m.type == WD__Z_KILL && m.id < Z.nw && Z.w[m.id].pid)
+        kill(-Z.w[m.id].pid, m.sig);
+    }
+  }
+}
+
+static void zygote_main(int sock, pid_t parent) {
+  setpgid(0, 0); /* out of the terminal's group: ^C is the supervisor's */
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  if (sock != CTL_FD && dup3(sock, CTL_FD, O_CLOEXEC) < 0)
+    _exit(1);
+  close_range(CTL_FD + 1, ~0u, 0);
+  for (int fd = 0; fd < CTL_FD; fd++) /* workers expect 0-2 to exist */
+    if (fcntl(fd, F_GETFD) < 0 || fd == sock)
+      if (fd != open("/dev/null", O_RDWR))
+        _exit(1);
+  int ppfd = pidfd_open(parent, 0);
+  if (ppfd < 0 || getppid() != parent)
+    _exit(0); /* the supervisor is already gone */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max; /* two fds per worker, thousands of them */
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  Z.ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {EPOLLIN, {.u64 = EV_CTL}};
+  struct epoll_event pev = {EPOLLIN, {.u64 = EV_PARENT}};
+  if (Z.ep < 0 || epoll_ctl(Z.ep, EPOLL_CTL_ADD, CTL_FD, &ev) != 0 ||
+      epoll_ctl(Z.ep, EPOLL_CTL_ADD, ppfd, &pev) != 0)
+    _exit(1);
+  for (;;) {
+    struct epoll_event evs[64];
+    int n = epoll_wait(Z.ep, evs, 64, -1);
+    for (int i = 0; i < n; i++) {
+      uint64_t k = evs[i].data.u64;
+      if (k == EV_PARENT)
+        shutdown_all();
+      else if (k == EV_CTL && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        read_ctl();
+      else if (k < Z.nw && Z.w[k].pid)
+        worker_died((uint32_t)k, 1);
+    }
+    flush_msgs();
+  }
+}
