@@ -175,6 +175,9 @@ int wd_future_cancel(wd_future *f);
 
 const wd_result *wd_future_result(const wd_future *f); /* NULL if pending */
 int wd_future_done(const wd_future *f);
+/* How many times the task has been started so far: a running task has at
+ * least 1.  For a chain or a map, 0. */
+unsigned wd_future_attempts(const wd_future *f);
 wd_future *wd_future_ref(wd_future *f);
 void wd_future_release(wd_future *f);
 void wd_future_set_data(wd_future *f, void *data);

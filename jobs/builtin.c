@@ -22,6 +22,9 @@
 
 #include "../supervisor/internal.h"
 
+/* Jobs write stderr with dprintf(2, ...): unbuffered whatever the host
+ * program did to stdio's stderr, so nothing is lost when the job dies. */
+
 /* Arguments are short decimal strings; copy to parse them NUL-terminated. */
 static long long arg_num(const void *arg, size_t len, long long dflt) {
   char s[32];
@@ -73,7 +76,7 @@ static int job_spin(const void *arg, size_t len, wd_out *out) {
 static int job_crash(const void *arg, size_t len, wd_out *out) {
   int sig = (int)arg_num(arg, len, SIGSEGV);
   (void)out;
-  fprintf(stderr, "crash: about to die of signal %d\n", sig);
+  dprintf(2, "crash: about to die of signal %d\n", sig);
   if (sig == SIGSEGV)
     *(volatile int *)NULL = 1; /* a real fault, not a polite raise() */
   raise(sig);
@@ -82,7 +85,7 @@ static int job_crash(const void *arg, size_t len, wd_out *out) {
 
 static int job_exit(const void *arg, size_t len, wd_out *out) {
   (void)out;
-  fprintf(stderr, "exit: leaving with code %lld\n", arg_num(arg, len, 1));
+  dprintf(2, "exit: leaving with code %lld\n", arg_num(arg, len, 1));
   _exit((int)arg_num(arg, len, 1));
 }
 
@@ -113,6 +116,8 @@ static int job_spawn(const void *arg, size_t len, wd_out *out) {
   int pfd[2];
   if (pipe(pfd) != 0)
     return wd_out_printf(out, "spawn: pipe: %s", strerror(errno)), 1;
+  /* Plain fork(), as a user's job would: libuv's atfork handler runs in
+   * the child, and zygote.c's reserved descriptors keep it harmless. */
   pid_t pid = fork();
   if (pid < 0)
     return wd_out_printf(out, "spawn: fork: %s", strerror(errno)), 1;
@@ -143,7 +148,7 @@ static int job_spawn(const void *arg, size_t len, wd_out *out) {
   close(pfd[1]);
   pid_t got;
   while (read(pfd[0], &got, sizeof(got)) == (ssize_t)sizeof(got))
-    fprintf(stderr, "pid %d\n", (int)got);
+    dprintf(2, "pid %d\n", (int)got);
   close(pfd[0]);
   sleep_ms(ms);
   return wd_out_printf(out, "spawned %s", mode);

@@ -262,6 +262,10 @@ const wd_result *wd_future_result(const wd_future *f) {
 
 int wd_future_done(const wd_future *f) { return f->res.status != WD_PENDING; }
 
+unsigned wd_future_attempts(const wd_future *f) {
+  return f->kind == WD__K_TASK ? f->res.attempts : 0;
+}
+
 wd_future *wd_future_ref(wd_future *f) {
   f->refs++;
   return f;

@@ -11,11 +11,11 @@
 
 #include "internal.h"
 
-pid_t wd__fork(sigset_t *oldmask) {
+pid_t wd__fork(sigset_t *oldmask, int single_threaded) {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, oldmask);
-  pid_t pid = fork();
+  pid_t pid = single_threaded ? _Fork() : fork();
   if (pid != 0) { /* parent, or fork failed: errno survives the mask call */
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, oldmask, NULL);

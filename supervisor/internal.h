@@ -37,11 +37,12 @@ unsigned wd__job_count(void);
 
 /* ---- fork discipline (supervisor/fork.c) ------------------------------- */
 
-/* Forks with every signal blocked.  In the child, every disposition is back
+/* Forks with every signal blocked; single_threaded selects _Fork(), which
+ * runs no atfork handlers (see fork.c).  In the child, every disposition is back
  * to SIG_DFL and the mask is the caller's old one, re-applied only when the
  * child calls wd__fork_child_unblock().  Returns fork()'s value; -1 sets
  * errno.  The child must leave with _exit(). */
-pid_t wd__fork(sigset_t *oldmask);
+pid_t wd__fork(sigset_t *oldmask, int single_threaded);
 void wd__fork_child_unblock(const sigset_t *oldmask);
 
 /* ---- process trees (supervisor/reap.c) --------------------------------- */

@@ -1,10 +1,13 @@
 /* worker.c -- the loop a worker process runs.
  *
  * Reads task frames from its socket (fd 3), runs each job, and answers with
- * one result frame per task in order.  Results of fast tasks are batched
- * into one send, but never held for more than WD__BATCH_NS: the supervisor
- * starts the next task's deadline clock when the previous result arrives,
- * so a held result would eat into a neighbour's time.
+ * one result frame per task in order.  Input is batched -- one recv brings
+ * every task the supervisor sent ahead -- but each result is sent before the
+ * next task starts, for two reasons.  The supervisor starts the next task's
+ * deadline clock when the previous result arrives: a held result would eat
+ * into a neighbour's time.  And when a worker dies, the supervisor blames
+ * the oldest task without a result: a held result would make a finished
+ * task pay for the crash of the one after it.
  *
  * A job's stderr goes to a memfd on fd 2 (shared with the zygote, which
  * reads it if the worker dies); after each task its tail is appended to the
@@ -21,8 +24,6 @@
 
 #include "internal.h"
 #include "proto.h"
-
-#define WD__BATCH_NS 1000000ull /* 1 ms */
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -144,7 +145,6 @@ static void run_map(const wd__worker_cfg *cfg, const wd__hdr *h,
 
 void wd__worker_main(const wd__worker_cfg *cfg) {
   wd__buf in = {0}, out = {0};
-  uint64_t first_unflushed = 0;
   for (;;) {
     wd__hdr h;
     long n = wd__frame_parse(in.p + in.off, in.len - in.off, &h);
@@ -159,34 +159,18 @@ void wd__worker_main(const wd__worker_cfg *cfg) {
       else
         _exit(71);
       wd__buf_consume(&in, (size_t)n);
-      uint64_t now = now_ns();
-      if (first_unflushed == 0)
-        first_unflushed = now;
-      if (now - first_unflushed >= WD__BATCH_NS) {
-        flush_or_die(&out);
-        first_unflushed = 0;
-      }
+      flush_or_die(&out);
       continue;
     }
-    /* No whole frame buffered: see whether more is already waiting before
-     * paying for a send of what we have. */
     if (wd__buf_reserve(&in, 65536) != 0)
       _exit(70);
-    ssize_t r = recv(WD__FD_SOCK, in.p + in.len, in.cap - in.len,
-                     out.len ? MSG_DONTWAIT : 0);
+    ssize_t r = recv(WD__FD_SOCK, in.p + in.len, in.cap - in.len, 0);
     if (r > 0) {
       in.len += (size_t)r;
       continue;
     }
     if (r < 0 && errno == EINTR)
       continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      flush_or_die(&out);
-      first_unflushed = 0;
-      continue;
-    }
-    if (out.len)
-      flush_or_die(&out);
     _exit(0); /* EOF: the supervisor retired us */
   }
 }

@@ -44,7 +44,20 @@ typedef struct {
   int memfd;
 } zworker;
 
+/* fds that libuv's pthread_atfork child handler created in the zygote (see
+ * find_atfork_fds).  Kept open in the zygote and every worker. */
+#define MAX_RESERVED 4
+#define SCAN_FDS 256
+
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+} fdid;
+
 static struct {
+  int reserved[MAX_RESERVED];
+  int nreserved;
+  fdid *before; /* the supervisor's fds 0..SCAN_FDS-1 at fork time */
   const wd__worker_cfg *cfg;
   int ep;
   zworker *w; /* indexed by the supervisor's worker id */
@@ -84,14 +97,62 @@ int wd__zygote_send(int fd, const wd__zmsg *m, int passfd) {
 
 static void zygote_main(int sock, pid_t parent) __attribute__((noreturn));
 
+static void snapshot_fds(fdid *ids) {
+  for (int fd = 0; fd < SCAN_FDS; fd++) {
+    struct stat st;
+    ids[fd] = fstat(fd, &st) == 0 ? (fdid){st.st_dev, st.st_ino} : (fdid){0, 0};
+  }
+}
+
+/* libuv registers a pthread_atfork child handler that closes its signal
+ * lock pipe -- by the fd numbers it had in the supervisor -- and makes a
+ * new one.  It ran when the zygote was forked; it runs again in every child
+ * a job makes with fork().  There it would close whatever the job's own
+ * descriptors happen to be at those numbers (a pipe to its child, say).  So
+ * the zygote finds the pipe the handler just made -- descriptors that the
+ * supervisor did not have -- and keeps those numbers occupied, in itself
+ * and in every worker: the handler then only ever closes its own pipe. */
+static void find_atfork_fds(int sock) {
+  for (int fd = CTL_FD; fd < SCAN_FDS && Z.nreserved < MAX_RESERVED; fd++) {
+    struct stat st;
+    if (fd == sock || fstat(fd, &st) != 0)
+      continue;
+    if (st.st_dev != Z.before[fd].dev || st.st_ino != Z.before[fd].ino)
+      Z.reserved[Z.nreserved++] = fd;
+  }
+}
+
+/* close_range() from `lo` up, sparing the reserved descriptors. */
+static void close_from(int lo) {
+  int keep[MAX_RESERVED], n = 0;
+  for (int i = 0; i < Z.nreserved; i++)
+    if (Z.reserved[i] >= lo)
+      keep[n++] = Z.reserved[i];
+  for (int i = 1; i < n; i++) /* a handful: insertion sort */
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  for (int i = 0; i < n; i++) {
+    if (keep[i] > lo)
+      close_range((unsigned)lo, (unsigned)keep[i] - 1, 0);
+    lo = keep[i] + 1;
+  }
+  close_range((unsigned)lo, ~0u, 0);
+}
+
 int wd__zygote_start(const wd__worker_cfg *cfg, wd__zygote *z) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return -errno;
   Z.cfg = cfg; /* the child's copy of the pointer stays valid: it is ours */
+  fdid before[SCAN_FDS];
+  snapshot_fds(before);
+  Z.before = before; /* read by the child only, in its copy of our stack */
   pid_t parent = getpid();
   sigset_t old;
-  pid_t pid = wd__fork(&old);
+  pid_t pid = wd__fork(&old, 0);
   if (pid < 0) {
     int err = -errno;
     close(sv[0]);
@@ -199,7 +260,7 @@ static void worker_child(int sock, int memfd, pid_t zygote) {
       dup3(s, WD__FD_SOCK, O_CLOEXEC) < 0 ||
       dup3(e, WD__FD_STDERR, O_CLOEXEC) < 0)
     _exit(1);
-  close_range(WD__FD_STDERR + 1, ~0u, 0);
+  close_from(WD__FD_STDERR + 1);
   if (Z.cfg->memory_limit) {
     struct rlimit rl = {Z.cfg->memory_limit, Z.cfg->memory_limit};
     setrlimit(RLIMIT_AS, &rl);
@@ -230,7 +291,7 @@ static void spawn(uint32_t id, int sock) {
   if (Z.w[id].pid)
     errno = EBUSY; /* the supervisor waits for EXITED before reusing an id */
   else if (memfd >= 0)
-    pid = wd__fork(&old);
+    pid = wd__fork(&old, 1);
   if (pid == 0)
     worker_child(sock, memfd, self);
   int pidfd = pid > 0 ? pidfd_open(pid, 0) : -1;
@@ -348,9 +409,13 @@ static void read_ctl(void) {
 static void zygote_main(int sock, pid_t parent) {
   setpgid(0, 0); /* out of the terminal's group: ^C is the supervisor's */
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  find_atfork_fds(sock);
+  for (int i = 0; i < Z.nreserved; i++) /* fd 3 is about to be ours */
+    if (Z.reserved[i] == CTL_FD)
+      Z.reserved[i] = Z.reserved[--Z.nreserved];
   if (sock != CTL_FD && dup3(sock, CTL_FD, O_CLOEXEC) < 0)
     _exit(1);
-  close_range(CTL_FD + 1, ~0u, 0);
+  close_from(CTL_FD + 1);
   for (int fd = 0; fd < CTL_FD; fd++) /* workers expect 0-2 to exist */
     if (fcntl(fd, F_GETFD) < 0 || fd == sock)
       if (fd != open("/dev/null", O_RDWR))
