@@ -15,6 +15,7 @@ LIB_SRC := $(wildcard supervisor/*.c pool/*.c jobs/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 EXAMPLES:= $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
 .PHONY: all deps test demo bench clean examples
 all: $(B)/libwarden.a examples
@@ -40,6 +41,10 @@ $(B)/examples/%: examples/%.c $(B)/libwarden.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
+$(B)/bench/%: bench/%.c $(B)/libwarden.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
+
 examples: $(EXAMPLES)
 
 test: $(TESTS) examples
@@ -50,8 +55,8 @@ test: $(TESTS) examples
 demo: $(B)/examples/demo
 	$(B)/examples/demo
 
-bench: all
-	@scripts/deps.sh python3 python3-pebble parallel moreutils
+bench: all $(BENCHES)
+	@scripts/deps.sh python3 python3-pebble
 	bench/run.sh
 
 clean:

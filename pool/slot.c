@@ -63,11 +63,22 @@ static unsigned window(const wd_pool *p) {
   return w < 1 ? 1 : w > 64 ? 64 : (unsigned)w;
 }
 
+/* A worker may take another task if it has room in its window and, when
+ * it already has one, no more than its share of what is outstanding: a
+ * worker that comes up alone must not swallow a backlog the others could
+ * share a moment later. */
 int wd__slot_can_take(const wd__slot *s) {
   const wd_pool *p = s->pool;
   return s->state == S_READY && s->conn != NULL && !p->closing &&
          p->shutdown != WD_IMMEDIATE && s->inflight < window(p) &&
+         (s->inflight == 0 || (size_t)s->inflight * p->nslots < p->outstanding) &&
          (p->opts.max_tasks == 0 || s->dispatched < p->opts.max_tasks);
+}
+
+/* Feeds a task's run time into the pool's estimate of how long tasks take,
+ * which sizes the pipeline window. */
+static void observe(wd_pool *p, uint64_t us) {
+  p->ewma_us = p->ewma_us ? (p->ewma_us * 7 + us + 1) / 8 : us + 1;
 }
 
 /* ---- spawning ------------------------------------------------------------ */
@@ -222,8 +233,7 @@ static void on_frame(wd__slot *s, const wd__hdr *h, const char *body) {
     return;
   }
   pop_head(s);
-  uint64_t us = h->type == WD__F_MAPRES && h->a ? h->b / h->a : h->b;
-  p->ewma_us = p->ewma_us ? (p->ewma_us * 7 + us + 1) / 8 : us + 1;
+  observe(p, h->type == WD__F_MAPRES && h->a ? h->b / h->a : h->b);
   start_head(s); /* the next task's clock starts as this result arrives */
   if (h->type == WD__F_ERR && should_retry(t, WD_ERROR))
     wd__pool_requeue_front(p, t);
@@ -338,6 +348,8 @@ void wd__slot_on_exited(wd__slot *s, const wd__zmsg *m, const char *tail) {
   uv_timer_stop(&s->timer);
   wd__reason why = s->reason;
   wd_future *t = s->head ? pop_head(s) : NULL;
+  if (t != NULL && t->res.started_ns) /* a killed task was slow, at least */
+    observe(p, (uv_hrtime() - t->res.started_ns) / 1000);
   if (t != NULL) {
     wd_status st = why == R_TIMEOUT                      ? WD_TIMEOUT
                    : why == R_CANCEL || why == R_SHUTDOWN ? WD_CANCELLED

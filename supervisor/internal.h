@@ -53,6 +53,13 @@ void wd__fork_child_unblock(const sigset_t *oldmask);
  * when no such child is left.  Returns how many it reaped. */
 int wd__kill_children(int (*keep)(pid_t pid, void *arg), void *arg);
 
+/* Sends SIGKILL to every child of `worker` (a child of ours) and to their
+ * process groups, so that they die together with it instead of one after
+ * the other later.  Only safe once `worker` itself has been sent SIGKILL:
+ * from then on nothing but us can reap its children, so their pids are
+ * pinned until we do. */
+void wd__kill_children_of(pid_t worker);
+
 /* ---- the zygote (supervisor/zygote.c) ---------------------------------- */
 
 typedef struct {

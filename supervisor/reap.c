@@ -15,12 +15,12 @@
 
 #include "internal.h"
 
-/* Reads /proc/self/task/<tid>/children: the live children of this thread.
- * Our processes are single-threaded where this runs, so that is all of
- * them.  Returns a count, pids in *out (malloc'd), or -1. */
-static int list_children(pid_t **out) {
+/* Reads /proc/<pid>/task/<pid>/children: the children of that process's
+ * main thread.  Our processes are single-threaded, so that is all of them.
+ * Returns a count, pids in *out (malloc'd), or -1. */
+static int list_children(pid_t pid, pid_t **out) {
   char path[64];
-  snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+  snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return -1;
@@ -63,7 +63,7 @@ int wd__kill_children(int (*keep)(pid_t pid, void *arg), void *arg) {
   int reaped = 0;
   for (int round = 0; round < 10000; round++) {
     pid_t *pids = NULL;
-    int n = list_children(&pids);
+    int n = list_children(getpid(), &pids);
     int killed = 0;
     for (int i = 0; i < n; i++) {
       if (keep != NULL && keep(pids[i], arg))
@@ -90,4 +90,16 @@ int wd__kill_children(int (*keep)(pid_t pid, void *arg), void *arg) {
       break;
   }
   return reaped;
+}
+
+void wd__kill_children_of(pid_t worker) {
+  pid_t *pids = NULL;
+  int n = list_children(worker, &pids);
+  for (int i = 0; i < n; i++) {
+    pid_t pgid = getpgid(pids[i]);
+    if (pgid > 1 && pgid != worker)
+      kill(-pgid, SIGKILL);
+    kill(pids[i], SIGKILL);
+  }
+  free(pids);
 }

@@ -400,8 +400,11 @@ static void read_ctl(void) {
       if (fd >= 0)
         close(fd);
       /* Only a worker we have not reaped: its pgid is still its own. */
-      if (m.type == WD__Z_KILL && m.id < Z.nw && Z.w[m.id].pid)
+      if (m.type == WD__Z_KILL && m.id < Z.nw && Z.w[m.id].pid) {
         kill(-Z.w[m.id].pid, m.sig);
+        if (m.sig == SIGKILL)
+          wd__kill_children_of(Z.w[m.id].pid);
+      }
     }
   }
 }
