@@ -17,8 +17,11 @@ TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 EXAMPLES:= $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
+CLI_SRC := $(wildcard cli/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
+
 .PHONY: all deps test demo bench clean examples
-all: $(B)/libwarden.a examples
+all: $(B)/warden $(B)/libwarden.a examples
 
 $(DEPS): scripts/deps.sh
 	@mkdir -p $(B)
@@ -31,6 +34,9 @@ $(B)/%.o: %.c $(DEPS)
 
 $(B)/libwarden.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
+
+$(B)/warden: $(CLI_OBJ) $(B)/libwarden.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
 $(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a
 	@mkdir -p $(dir $@)
@@ -47,7 +53,7 @@ $(B)/bench/%: bench/%.c $(B)/libwarden.a
 
 examples: $(EXAMPLES)
 
-test: $(TESTS) examples
+test: $(TESTS) examples $(B)/warden
 	@failed=0; for t in $(TESTS); do \
 	  echo "== $$t"; $$t || failed=1; \
 	done; exit $$failed
@@ -62,4 +68,4 @@ bench: all $(BENCHES)
 clean:
 	rm -rf $(B)
 
--include $(LIB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -64,8 +64,10 @@ typedef struct {
   uint64_t timeout_ms; /* deadline from the moment a worker starts the task;
                           WD_FOREVER for none */
   uint64_t grace_ms;   /* as in wd_pool_options; WD_FOREVER for SIGKILL at once */
-  unsigned retries;    /* run again up to this many more times after a
-                          timeout, crash or exit (not after WD_ERROR) */
+  unsigned retries;    /* run again up to this many more times after any
+                          result but WD_OK and WD_CANCELLED */
+  int signal;          /* sent at the deadline when there is a grace;
+                          default SIGTERM */
 } wd_task_options;
 
 /* What a future resolved with.  Pointers stay valid while the future does. */
@@ -100,8 +102,8 @@ typedef int (*wd_job_fn)(const void *arg, size_t len, wd_out *out);
  * name, UV_ENOSPC past 256 jobs, UV_EINVAL for a bad name. */
 int wd_register(const char *name, wd_job_fn fn);
 
-/* Registers the built-in jobs (echo, sleep, spin, crash, exit, alloc, spawn;
- * see README).  Idempotent. */
+/* Registers the built-in jobs (echo, sleep, spin, crash, exit, alloc, spawn,
+ * command; see README).  Idempotent. */
 int wd_register_builtins(void);
 
 /* Output buffer helpers for jobs.  They return 0 or UV_ENOMEM. */
@@ -172,6 +174,10 @@ wd_future *wd_future_then(wd_future *f, wd_then_cb cb, void *data);
 /* Cancels f: a queued task is dropped, a running one's worker is killed;
  * the future resolves WD_CANCELLED.  Returns UV_EALREADY if resolved. */
 int wd_future_cancel(wd_future *f);
+
+/* Sends sig to a running task's process group (to forward a Ctrl-C, say).
+ * Returns UV_ESRCH if the task is not running. */
+int wd_future_kill(wd_future *f, int sig);
 
 const wd_result *wd_future_result(const wd_future *f); /* NULL if pending */
 int wd_future_done(const wd_future *f);

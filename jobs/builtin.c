@@ -8,6 +8,7 @@
  *   crash   [SIG]: dies of a signal (default SEGV, by a real NULL write)
  *   exit    CODE: the worker calls _exit(CODE)
  *   alloc   BYTES: allocates and touches that much memory
+ *   command see command.c: runs a program as the worker's guarded child
  *   spawn   MODE MS: starts a child ("child"), or a grandchild that calls
  *           setsid() ("setsid"), that sleeps; prints "pid N" for each to
  *           stderr; then the job itself sleeps MS -- to prove tree kills
@@ -154,6 +155,8 @@ static int job_spawn(const void *arg, size_t len, wd_out *out) {
   return wd_out_printf(out, "spawned %s", mode);
 }
 
+int wd_register_command_job(void);
+
 int wd_register_builtins(void) {
   static const struct {
     const char *name;
@@ -166,5 +169,5 @@ int wd_register_builtins(void) {
     if (err != 0 && err != UV_EEXIST)
       return err;
   }
-  return 0;
+  return wd_register_command_job();
 }

@@ -94,6 +94,7 @@ int wd_submit(wd_pool *p, const char *job, const void *arg, size_t len,
   t->timeout_ms = tmo == WD_FOREVER ? 0 : tmo;
   t->grace_ms = grace == WD_FOREVER ? 0 : grace;
   t->retries = o.retries;
+  t->term_signal = o.signal > 0 && o.signal < NSIG ? o.signal : SIGTERM;
   int err = wd__pool_enqueue(p, t);
   if (err) {
     free(t);
@@ -251,6 +252,14 @@ int wd_future_cancel(wd_future *f) {
     /* Sent ahead, not started: resolve now and drop its result later. */
     wd__task_fail(f, WD_CANCELLED, -1, 0, NULL, 0);
   }
+  return 0;
+}
+
+int wd_future_kill(wd_future *f, int sig) {
+  if (f->kind != WD__K_TASK || f->slot == NULL || f->slot->head != f ||
+      f->res.status != WD_PENDING || sig <= 0 || sig >= NSIG)
+    return UV_ESRCH;
+  wd__pool_zygote_send(f->pool, WD__Z_KILL, f->slot->id, sig, -1);
   return 0;
 }
 

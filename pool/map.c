@@ -4,6 +4,7 @@
  * MAPRES frame brings their outputs back, so the per-task cost of a frame,
  * a future and a wake-up is paid once per chunk.  The map's future
  * resolves when its last chunk does. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +133,7 @@ int wd_map(wd_pool *p, const char *job, const wd_buf *inputs, size_t n,
     t->timeout_ms = tmo == WD_FOREVER ? 0 : tmo;
     t->grace_ms = o.grace_ms == WD_FOREVER ? 0 : o.grace_ms ? o.grace_ms : p->opts.grace_ms;
     t->retries = o.retries;
+    t->term_signal = o.signal > 0 ? o.signal : SIGTERM;
     m->chunks[c] = t; /* the map's reference; the pool takes its own */
     wd__pool_enqueue(p, t);
   }

@@ -37,6 +37,7 @@ struct wd_future {
   uint64_t id;
   uint64_t timeout_ms; /* resolved: 0 = none */
   uint64_t grace_ms;   /* resolved: 0 = SIGKILL at once */
+  int term_signal;     /* the first signal when grace_ms > 0 */
   unsigned retries;
   unsigned job;
   unsigned items;      /* a map chunk: how many items, from map_base */

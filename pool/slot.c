@@ -293,6 +293,14 @@ static void on_io(uv_poll_t *h, int status, int events) {
   }
   if (events & UV_WRITABLE)
     wd__slot_flush(s);
+  if ((events & UV_READABLE) && s->state == S_KILLING) {
+    /* The task answered after the first signal of a grace period: it has
+     * stopped, only its guardian is left.  No need to wait out the grace. */
+    if (!s->escalated)
+      wd__slot_kill(s, s->reason, SIGKILL);
+    wd__fdpoll_set(fp, 0);
+    return;
+  }
   if (events & UV_READABLE)
     read_results(s);
 }
@@ -326,7 +334,7 @@ static void on_timer(uv_timer_t *h) {
   if (s->head == NULL)
     return;
   uint64_t grace = s->head->grace_ms;
-  wd__slot_kill(s, R_TIMEOUT, grace ? SIGTERM : SIGKILL);
+  wd__slot_kill(s, R_TIMEOUT, grace ? s->head->term_signal : SIGKILL);
   if (grace)
     uv_timer_start(&s->timer, on_timer, grace, 0);
 }

@@ -1,0 +1,26 @@
+/* cli.h -- what the subcommands of the warden program share. */
+#ifndef WD_CLI_H
+#define WD_CLI_H
+
+#include <stdio.h>
+
+#include "../jobs/command.h"
+#include "parse.h"
+#include "warden.h"
+
+/* Exit statuses, as timeout(1) and GNU parallel use them. */
+#define WD_EXIT_TIMEOUT 124
+#define WD_EXIT_FAILURE 125 /* warden's own */
+
+int wd_cli_exec(int argc, char **argv);
+int wd_cli_run(int argc, char **argv);
+
+/* Prints "warden CMD: message" to stderr and returns WD_EXIT_FAILURE. */
+int wd_cli_fail(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The status a shell would report for a command result: its exit code, or
+ * 128 + the signal that killed it. */
+int wd_cli_status(const wd_cmd_result *r);
+
+#endif

@@ -1,0 +1,52 @@
+/* main.c -- the warden program: dispatch to a subcommand. */
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "Usage: warden COMMAND [OPTION]... [-- PROGRAM [ARG]...]\n"
+    "A supervised process pool with hard timeouts.\n"
+    "\n"
+    "Commands:\n"
+    "  exec   run one command with a deadline (a stricter timeout(1))\n"
+    "  run    run many commands, N at a time (xargs -P / GNU parallel)\n"
+    "\n"
+    "  -h, --help     show this help;  warden COMMAND --help for a command's\n"
+    "  -V, --version  show the version\n";
+
+int wd_cli_fail(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "warden %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return WD_EXIT_FAILURE;
+}
+
+int wd_cli_status(const wd_cmd_result *r) {
+  return r->signal ? 128 + r->signal : r->exit_code;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return WD_EXIT_FAILURE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+    printf("warden %s\n", WD_VERSION);
+    return 0;
+  }
+  if (strcmp(cmd, "exec") == 0)
+    return wd_cli_exec(argc - 1, argv + 1);
+  if (strcmp(cmd, "run") == 0)
+    return wd_cli_run(argc - 1, argv + 1);
+  fprintf(stderr, "warden: unknown command '%s'\n\n%s", cmd, usage);
+  return WD_EXIT_FAILURE;
+}

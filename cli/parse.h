@@ -1,0 +1,23 @@
+/* parse.h -- the words a user types: durations (250ms, 1m30s, 1.5, 0),
+ * sizes (512M, 1.5G, 4096) and signals (TERM, SIGKILL, 9).  Each parser
+ * returns 0 or UV_EINVAL and never accepts trailing junk. */
+#ifndef WD_CLI_PARSE_H
+#define WD_CLI_PARSE_H
+
+#include <stdint.h>
+
+/* A duration in milliseconds.  Units: ms, s, m, h, d, combinable ("1m30s");
+ * a bare number means seconds, as in timeout(1).  "0" is 0. */
+int wd_parse_duration(const char *s, uint64_t *ms);
+
+/* A size in bytes.  Suffixes K, M, G, T (powers of 1024, optional "B" or
+ * "iB"); a bare number means bytes. */
+int wd_parse_size(const char *s, uint64_t *bytes);
+
+/* A signal by name (with or without SIG, any case) or number. */
+int wd_parse_signal(const char *s, int *sig);
+
+/* A count: a decimal integer from lo to hi. */
+int wd_parse_count(const char *s, long lo, long hi, long *out);
+
+#endif
