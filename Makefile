@@ -38,10 +38,10 @@ $(B)/libwarden.a: $(LIB_OBJ)
 $(B)/warden: $(CLI_OBJ) $(B)/libwarden.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
-$(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a
+$(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a $(B)/cli/parse.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $$(pkg-config --cflags check libuv) -o $@ $< \
-	  $(B)/libwarden.a $$(pkg-config --libs check libuv) $(LDLIBS)
+	  $(B)/cli/parse.o $(B)/libwarden.a $$(pkg-config --libs check libuv) $(LDLIBS)
 
 $(B)/examples/%: examples/%.c $(B)/libwarden.a
 	@mkdir -p $(dir $@)
@@ -53,7 +53,7 @@ $(B)/bench/%: bench/%.c $(B)/libwarden.a
 
 examples: $(EXAMPLES)
 
-test: $(TESTS) examples $(B)/warden
+test: $(B)/warden $(TESTS) examples
 	@failed=0; for t in $(TESTS); do \
 	  echo "== $$t"; $$t || failed=1; \
 	done; exit $$failed

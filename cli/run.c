@@ -1,2 +1,667 @@
+/* run.c -- `warden run`: many commands, N at a time (xargs -P / GNU
+ * parallel), each guarded by a pool worker so that a deadline, a halt or a
+ * Ctrl-C kills its whole tree.  Commands are started one by one as slots
+ * free up (so --delay, --rate and --halt act on starts), each finished
+ * command's output is printed whole, and its joblog line is written with
+ * one append as soon as it finishes: a SIGKILLed run loses no finished
+ * line, and --resume reruns exactly what has none. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cli.h"
-int wd_cli_run(int argc, char **argv) { (void)argc; (void)argv; return wd_cli_fail("run", "not built yet"); }
+#include "json.h"
+
+static const char usage[] =
+    "Usage: warden run [OPTION]... [--] COMMAND [ARG]... [::: INPUT...]\n"
+    "Run COMMAND once per input, N at a time.  Inputs are the words after\n"
+    "':::', or else the lines of stdin.  '{}' in COMMAND is replaced by the\n"
+    "input; without '{}' the input is appended as the last argument.\n"
+    "\n"
+    "  -j, --jobs=N            commands at once (default: CPUs)\n"
+    "  -t, --timeout=DURATION  deadline per command: 250ms, 10s, 1m30s; 0: none\n"
+    "  -s, --signal=SIG        signal at the deadline (default KILL)\n"
+    "      --kill-after=DURATION  grace between --signal and KILL (default 1s)\n"
+    "  -m, --memory=SIZE       address-space limit per command: 512M, 2G\n"
+    "  -c, --cpu=DURATION      CPU-time limit per command (whole seconds)\n"
+    "  -r, --retries=N         rerun a failed or timed-out command up to N times\n"
+    "      --halt=WHEN,fail=N  stop after N failures (or N%%): WHEN is 'now'\n"
+    "                          (kill what runs) or 'soon' (let it finish)\n"
+    "      --delay=DURATION    at least this long between two starts\n"
+    "      --rate=N/s          at most N starts per second\n"
+    "  -k, --keep-order        print outputs in input order\n"
+    "      --tag               prefix each output line with the input and a tab\n"
+    "      --max-output=SIZE   output kept per command and stream (default 16M)\n"
+    "      --json              one JSON object per command on stdout\n"
+    "      --joblog=FILE       GNU parallel's joblog, one line per finished command\n"
+    "      --resume            with --joblog: skip inputs the log has finished\n"
+    "      --resume-failed     with --joblog: also rerun those that failed\n"
+    "      --progress          progress on stderr (only if it is a terminal)\n"
+    "  -0, --null              inputs on stdin are separated by NUL, not newline\n"
+    "      --shell             run COMMAND through sh -c ('{}' is quoted)\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Exit status: 0 if every command succeeded; else the number that failed\n"
+    "(1-100; 101 for more); 125 if warden failed; 130/143 after SIGINT/SIGTERM.\n";
+
+enum { O_KILL_AFTER = 256, O_HALT, O_DELAY, O_RATE, O_TAG, O_MAXOUT, O_JSON,
+       O_JOBLOG, O_RESUME, O_RESUME_FAILED, O_PROGRESS, O_SHELL };
+
+typedef struct {
+  char *input;
+  size_t len;
+  wd_future *f;
+  unsigned attempts;
+  int skip;        /* already finished according to the joblog */
+  int finished;
+  double started;  /* wall clock, for the joblog */
+} job;
+
+static struct {
+  /* options */
+  long jobs;
+  uint64_t timeout, grace, memory, cpu, delay, max_output;
+  int sig, keep_order, tag, json, resume, resume_failed, progress, null_sep,
+      shell, halt_now;
+  long retries, halt_fail;
+  int halt_percent;
+  const char *joblog;
+  char **tmpl;
+  int ntmpl;
+  /* state */
+  uv_loop_t *loop;
+  wd_pool *pool;
+  job *jobs_v;
+  size_t njobs, next, running, finished, failed, printed, todo;
+  int logfd, stopping, halted, exit_sig;
+  uint64_t last_start;
+  uv_timer_t delay_timer;
+  uv_signal_t sigint, sigterm;
+  double t0;
+} R;
+
+static double wall(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- building commands ----------------------------------------------- */
+
+static int has_braces(void) {
+  for (int i = 0; i < R.ntmpl; i++)
+    if (strstr(R.tmpl[i], "{}"))
+      return 1;
+  return 0;
+}
+
+/* s with every "{}" replaced by `in` (shell-quoted when `quote`). */
+static char *substitute(const char *s, const char *in, int quote) {
+  wd__buf b = {0};
+  for (;;) {
+    const char *p = strstr(s, "{}");
+    wd_out_append(&b, s, p ? (size_t)(p - s) : strlen(s));
+    if (p == NULL)
+      break;
+    if (quote) {
+      wd_out_append(&b, "'", 1);
+      for (const char *c = in; *c; c++)
+        wd_out_append(&b, *c == '\'' ? "'\\''" : c, *c == '\'' ? 4 : 1);
+      wd_out_append(&b, "'", 1);
+    } else {
+      wd_out_append(&b, in, strlen(in));
+    }
+    s = p + 2;
+  }
+  wd_out_append(&b, "", 1);
+  return b.p;
+}
+
+/* The argv for one input, NULL-terminated; *shown is the command as text. */
+static char **build_argv(const job *j, char **shown) {
+  int braces = has_braces();
+  wd__buf text = {0};
+  char **argv;
+  if (R.shell) {
+    for (int i = 0; i < R.ntmpl; i++) {
+      char *part = substitute(R.tmpl[i], j->input, 1);
+      if (i)
+        wd_out_append(&text, " ", 1);
+      wd_out_append(&text, part, strlen(part));
+      free(part);
+    }
+    if (!braces) {
+      char *q = substitute(" {}", j->input, 1);
+      wd_out_append(&text, q, strlen(q));
+      free(q);
+    }
+    wd_out_append(&text, "", 1);
+    argv = calloc(4, sizeof(char *));
+    argv[0] = strdup("sh");
+    argv[1] = strdup("-c");
+    argv[2] = strdup(text.p);
+  } else {
+    argv = calloc((size_t)R.ntmpl + 2, sizeof(char *));
+    for (int i = 0; i < R.ntmpl; i++)
+      argv[i] = substitute(R.tmpl[i], j->input, 0);
+    if (!braces)
+      argv[R.ntmpl] = strdup(j->input);
+    for (int i = 0; argv[i]; i++) {
+      if (i)
+        wd_out_append(&text, " ", 1);
+      wd_out_append(&text, argv[i], strlen(argv[i]));
+    }
+    wd_out_append(&text, "", 1);
+  }
+  *shown = text.p;
+  return argv;
+}
+
+static void free_argv(char **argv) {
+  for (int i = 0; argv[i]; i++)
+    free(argv[i]);
+  free(argv);
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+typedef struct {
+  const char *status;
+  int exit_code, signal, failed;
+  wd_cmd_result cr;
+  int have_output;
+} outcome;
+
+static outcome judge(const wd_result *r) {
+  outcome o = {"error", -1, 0, 1, {0}, 0};
+  if (r->status == WD_OK && wd_cmd_decode(r->data, r->len, &o.cr) == 0) {
+    o.have_output = 1;
+    o.exit_code = o.cr.exit_code;
+    o.signal = o.cr.signal;
+    o.failed = o.exit_code != 0 || o.signal != 0;
+    o.status = o.cr.exec_errno ? "error" : o.signal ? "crashed"
+               : o.exit_code     ? "failed" : "ok";
+  } else if (r->status == WD_TIMEOUT) {
+    o.status = "timeout";
+    o.signal = r->signal;
+  } else if (r->status == WD_CRASHED || r->status == WD_EXITED) {
+    o.status = "crashed";
+    o.signal = r->signal;
+    o.exit_code = r->exit_code;
+  } else if (r->status == WD_CANCELLED) {
+    o.status = "cancelled";
+    o.signal = r->signal;
+  }
+  return o;
+}
+
+static void write_tagged(FILE *f, const job *j, const char *p, size_t n) {
+  if (!R.tag) {
+    fwrite(p, 1, n, f);
+    return;
+  }
+  while (n > 0) {
+    const char *nl = memchr(p, '\n', n);
+    size_t len = nl ? (size_t)(nl - p) + 1 : n;
+    fwrite(j->input, 1, j->len, f);
+    fputc('\t', f);
+    fwrite(p, 1, len, f);
+    if (!nl)
+      fputc('\n', f);
+    p += len;
+    n -= len;
+  }
+}
+
+static void print_job(size_t i) {
+  job *j = &R.jobs_v[i];
+  const wd_result *r = wd_future_result(j->f);
+  outcome o = judge(r);
+  if (R.json) {
+    char *shown;
+    char **argv = build_argv(j, &shown);
+    free_argv(argv);
+    printf("{\"seq\":%zu,\"input\":", i + 1);
+    wd_json_string(stdout, j->input, j->len);
+    printf(",\"command\":");
+    wd_json_string(stdout, shown, strlen(shown));
+    printf(",\"status\":\"%s\",\"exit_code\":", o.status);
+    if (o.exit_code >= 0 && !o.signal)
+      printf("%d", o.exit_code);
+    else
+      printf("null");
+    printf(",\"signal\":");
+    if (o.signal)
+      printf("%d", o.signal);
+    else
+      printf("null");
+    printf(",\"duration_ms\":%.1f,\"attempts\":%u,\"stdout\":",
+           r->duration_ns / 1e6, j->attempts);
+    wd_json_string(stdout, o.have_output ? o.cr.out : "", o.have_output ? o.cr.out_len : 0);
+    printf(",\"stderr\":");
+    if (o.have_output)
+      wd_json_string(stdout, o.cr.err, o.cr.err_len);
+    else
+      wd_json_string(stdout, r->err_tail, r->err_len);
+    printf(",\"truncated\":%s}\n", o.have_output && o.cr.truncated ? "true" : "false");
+    fflush(stdout);
+  } else {
+    if (o.have_output) {
+      write_tagged(stdout, j, o.cr.out, o.cr.out_len);
+      fflush(stdout);
+      write_tagged(stderr, j, o.cr.err, o.cr.err_len);
+      if (o.cr.truncated)
+        fprintf(stderr, "warden run: output of command %zu truncated at %llu bytes\n",
+                i + 1, (unsigned long long)R.max_output);
+    }
+    if (strcmp(o.status, "timeout") == 0)
+      fprintf(stderr, "warden run: command %zu timed out: %.*s\n", i + 1, (int)j->len, j->input);
+    else if (!o.have_output && strcmp(o.status, "cancelled") != 0)
+      fprintf(stderr, "warden run: command %zu %s: %.*s\n", i + 1, o.status, (int)r->len,
+              (const char *)r->data);
+  }
+  wd_future_release(j->f);
+  j->f = NULL;
+}
+
+static void log_job(size_t i, const outcome *o, double runtime) {
+  if (R.logfd < 0)
+    return;
+  job *j = &R.jobs_v[i];
+  char *shown;
+  free_argv(build_argv(j, &shown));
+  size_t recv = o->have_output ? o->cr.out_len + o->cr.err_len : 0;
+  char *line = NULL;
+  int n = asprintf(&line, "%zu\t:\t%.3f\t%.3f\t0\t%zu\t%d\t%d\t%s\n", i + 1,
+                   j->started, runtime, recv, o->signal ? -1 : o->exit_code,
+                   o->signal, shown);
+  /* One write to an O_APPEND file: the line is whole in the file the
+   * moment it returns, whatever happens to us next. */
+  if (n > 0 && write(R.logfd, line, (size_t)n) != n)
+    fprintf(stderr, "warden run: cannot write joblog: %s\n", strerror(errno));
+  free(line);
+  free(shown);
+}
+
+static void progress(void) {
+  if (!R.progress)
+    return;
+  double el = wall() - R.t0;
+  double eta = R.finished ? el / R.finished * (R.todo - R.finished) : 0;
+  fprintf(stderr, "\r\033[K%zu/%zu done, %zu failed, %zu running, ETA %.0fs",
+          R.finished, R.todo, R.failed, R.running, eta);
+  if (R.finished == R.todo)
+    fputc('\n', stderr);
+}
+
+static void start_more(void);
+static void stop_all(int now);
+
+static void on_done(wd_future *f, void *data) {
+  size_t i = (size_t)(uintptr_t)data;
+  job *j = &R.jobs_v[i];
+  const wd_result *r = wd_future_result(f);
+  outcome o = judge(r);
+  R.running--;
+  if (o.failed && strcmp(o.status, "cancelled") != 0 && (long)j->attempts <= R.retries &&
+      !R.stopping) {
+    wd_future_release(j->f); /* try again */
+    j->f = NULL;
+    R.next = R.next; /* restarted below, ahead of new inputs */
+    j->finished = 0;
+    j->skip = 2; /* a retry pending */
+    start_more();
+    return;
+  }
+  j->finished = 1;
+  R.finished++;
+  R.failed += o.failed;
+  log_job(i, &o, r->duration_ns / 1e9);
+  if (!R.keep_order) {
+    print_job(i);
+  } else {
+    while (R.printed < R.njobs && (R.jobs_v[R.printed].skip == 1 || R.jobs_v[R.printed].finished)) {
+      if (R.jobs_v[R.printed].f)
+        print_job(R.printed);
+      R.printed++;
+    }
+  }
+  progress();
+  if (R.halt_fail && !R.halted) {
+    int hit = R.halt_percent ? R.failed * 100 >= (size_t)R.halt_fail * R.todo && R.failed
+                             : (long)R.failed >= R.halt_fail;
+    if (hit) {
+      R.halted = 1;
+      fprintf(stderr, "warden run: halting after %zu failures\n", R.failed);
+      stop_all(R.halt_now);
+    }
+  }
+  start_more();
+}
+
+static int submit_job(size_t i) {
+  job *j = &R.jobs_v[i];
+  char *shown;
+  char **argv = build_argv(j, &shown);
+  free(shown);
+  wd__buf req = {0};
+  wd_cmd cmd = {WD_CMD_CAPTURE | WD_CMD_NULL_STDIN, R.max_output, R.memory,
+                (R.cpu + 999) / 1000, argv};
+  int err = wd_cmd_encode(&req, &cmd);
+  free_argv(argv);
+  wd_task_options to = {
+      .timeout_ms = R.timeout ? R.timeout : WD_FOREVER,
+      .grace_ms = R.sig && R.sig != SIGKILL ? (R.grace ? R.grace : 1000) : WD_FOREVER,
+      .signal = R.sig ? R.sig : SIGKILL};
+  if (!err)
+    err = wd_submit(R.pool, "command", req.p, req.len, &to, &j->f);
+  wd__buf_free(&req);
+  if (err)
+    return err;
+  j->attempts++;
+  j->started = wall();
+  R.running++;
+  R.last_start = uv_now(R.loop);
+  wd_future_on_done(j->f, on_done, (void *)(uintptr_t)i);
+  return 0;
+}
+
+static void on_delay(uv_timer_t *t) {
+  (void)t;
+  start_more();
+}
+
+/* Starts commands while there is room, honouring --delay/--rate; retries
+ * go first. */
+static void start_more(void) {
+  while (!R.stopping && R.running < (size_t)R.jobs) {
+    size_t i = R.njobs;
+    for (size_t k = 0; k < R.next && i == R.njobs; k++) /* pending retries */
+      if (R.jobs_v[k].skip == 2 && R.jobs_v[k].f == NULL)
+        i = k;
+    while (i == R.njobs && R.next < R.njobs && R.jobs_v[R.next].skip == 1)
+      R.next++;
+    if (i == R.njobs && R.next < R.njobs)
+      i = R.next++;
+    if (i == R.njobs)
+      return;
+    if (R.delay && R.last_start && uv_now(R.loop) < R.last_start + R.delay) {
+      if (R.jobs_v[i].skip != 2)
+        R.next--; /* not yet: put it back */
+      uv_timer_start(&R.delay_timer, on_delay, R.last_start + R.delay - uv_now(R.loop), 0);
+      return;
+    }
+    if (R.jobs_v[i].skip == 2)
+      R.jobs_v[i].skip = 0;
+    int err = submit_job(i);
+    if (err) {
+      fprintf(stderr, "warden run: cannot start command %zu: %s\n", i + 1, wd_strerror(err));
+      R.stopping = 1;
+      R.exit_sig = -1;
+    }
+  }
+}
+
+static void stop_all(int now) {
+  R.stopping = 1;
+  uv_timer_stop(&R.delay_timer);
+  if (now)
+    wd_pool_shutdown(R.pool, WD_IMMEDIATE);
+}
+
+static void on_signal(uv_signal_t *h, int sig) {
+  (void)h;
+  if (!R.exit_sig)
+    R.exit_sig = sig;
+  stop_all(1);
+}
+
+/* ---- inputs ------------------------------------------------------------- */
+
+static void add_input(const char *p, size_t n) {
+  static size_t cap;
+  if (R.njobs == cap) {
+    cap = cap ? cap * 2 : 1024;
+    R.jobs_v = realloc(R.jobs_v, cap * sizeof(job));
+  }
+  job *j = &R.jobs_v[R.njobs++];
+  memset(j, 0, sizeof(*j));
+  j->input = malloc(n + 1);
+  memcpy(j->input, p, n);
+  j->input[n] = '\0';
+  j->len = n;
+}
+
+static int read_stdin(void) {
+  wd__buf b = {0};
+  for (;;) {
+    if (wd__buf_reserve(&b, 65536))
+      return UV_ENOMEM;
+    ssize_t n = read(0, b.p + b.len, b.cap - b.len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -errno;
+    if (n == 0)
+      break;
+    b.len += (size_t)n;
+  }
+  char sep = R.null_sep ? '\0' : '\n';
+  size_t start = 0;
+  for (size_t i = 0; i <= b.len; i++)
+    if (i == b.len || b.p[i] == sep) {
+      size_t n = i - start;
+      if (!R.null_sep && n && b.p[start + n - 1] == '\r')
+        n--;
+      if (i < b.len || n > 0)
+        add_input(b.p + start, n);
+      start = i + 1;
+    }
+  wd__buf_free(&b);
+  return 0;
+}
+
+/* Marks what the joblog says is finished (or, with --resume-failed,
+ * finished well), and opens it for appending. */
+static int open_joblog(void) {
+  if (!R.joblog)
+    return 0;
+  if (R.resume || R.resume_failed) {
+    FILE *f = fopen(R.joblog, "r");
+    char line[8192];
+    while (f && fgets(line, sizeof(line), f)) {
+      size_t seq;
+      int exitval, sig;
+      if (sscanf(line, "%zu\t%*s\t%*f\t%*f\t%*d\t%*d\t%d\t%d", &seq, &exitval, &sig) != 3)
+        continue;
+      if (seq >= 1 && seq <= R.njobs && (!R.resume_failed || (exitval == 0 && sig == 0)))
+        R.jobs_v[seq - 1].skip = 1;
+    }
+    if (f)
+      fclose(f);
+  }
+  R.logfd = open(R.joblog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (R.logfd < 0)
+    return -errno;
+  struct stat st;
+  if (fstat(R.logfd, &st) == 0 && st.st_size == 0) {
+    static const char hdr[] =
+        "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
+    if (write(R.logfd, hdr, sizeof(hdr) - 1) < 0)
+      return -errno;
+  }
+  return 0;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static int parse_halt(const char *s) {
+  if (strncmp(s, "now,", 4) == 0)
+    R.halt_now = 1, s += 4;
+  else if (strncmp(s, "soon,", 5) == 0)
+    s += 5;
+  else
+    return UV_EINVAL;
+  if (strncmp(s, "fail=", 5) != 0)
+    return UV_EINVAL;
+  s += 5;
+  char buf[32];
+  size_t n = strlen(s);
+  if (n == 0 || n >= sizeof(buf))
+    return UV_EINVAL;
+  memcpy(buf, s, n + 1);
+  if (buf[n - 1] == '%') {
+    R.halt_percent = 1;
+    buf[n - 1] = '\0';
+  }
+  return wd_parse_count(buf, 1, R.halt_percent ? 100 : 1000000000, &R.halt_fail);
+}
+
+static int parse_rate(const char *s) {
+  char buf[32];
+  size_t n = strlen(s);
+  if (n < 3 || n >= sizeof(buf) || strcmp(s + n - 2, "/s") != 0)
+    return UV_EINVAL;
+  memcpy(buf, s, n - 2);
+  buf[n - 2] = '\0';
+  long r;
+  if (wd_parse_count(buf, 1, 1000000, &r))
+    return UV_EINVAL;
+  R.delay = (uint64_t)(1000 / r);
+  if (R.delay == 0)
+    R.delay = 1;
+  return 0;
+}
+
+int wd_cli_run(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"jobs", required_argument, 0, 'j'},
+      {"timeout", required_argument, 0, 't'},
+      {"signal", required_argument, 0, 's'},
+      {"kill-after", required_argument, 0, O_KILL_AFTER},
+      {"memory", required_argument, 0, 'm'},
+      {"cpu", required_argument, 0, 'c'},
+      {"retries", required_argument, 0, 'r'},
+      {"halt", required_argument, 0, O_HALT},
+      {"delay", required_argument, 0, O_DELAY},
+      {"rate", required_argument, 0, O_RATE},
+      {"keep-order", no_argument, 0, 'k'},
+      {"tag", no_argument, 0, O_TAG},
+      {"max-output", required_argument, 0, O_MAXOUT},
+      {"json", no_argument, 0, O_JSON},
+      {"joblog", required_argument, 0, O_JOBLOG},
+      {"resume", no_argument, 0, O_RESUME},
+      {"resume-failed", no_argument, 0, O_RESUME_FAILED},
+      {"progress", no_argument, 0, O_PROGRESS},
+      {"null", no_argument, 0, '0'},
+      {"shell", no_argument, 0, O_SHELL},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  R.jobs = n > 0 ? n : 1;
+  R.max_output = 16u << 20;
+  R.logfd = -1;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "+j:t:s:m:c:r:k0h", opts, NULL)) != -1) {
+    int bad = 0;
+    switch (c) {
+    case 'j': bad = wd_parse_count(optarg, 1, 65536, &R.jobs); break;
+    case 't': bad = wd_parse_duration(optarg, &R.timeout); break;
+    case 's': bad = wd_parse_signal(optarg, &R.sig); break;
+    case O_KILL_AFTER: bad = wd_parse_duration(optarg, &R.grace); break;
+    case 'm': bad = wd_parse_size(optarg, &R.memory) || R.memory == 0; break;
+    case 'c': bad = wd_parse_duration(optarg, &R.cpu) || R.cpu == 0; break;
+    case 'r': bad = wd_parse_count(optarg, 0, 1000, &R.retries); break;
+    case O_HALT: bad = parse_halt(optarg); break;
+    case O_DELAY: bad = wd_parse_duration(optarg, &R.delay); break;
+    case O_RATE: bad = parse_rate(optarg); break;
+    case 'k': R.keep_order = 1; break;
+    case O_TAG: R.tag = 1; break;
+    case O_MAXOUT: bad = wd_parse_size(optarg, &R.max_output); break;
+    case O_JSON: R.json = 1; break;
+    case O_JOBLOG: R.joblog = optarg; break;
+    case O_RESUME: R.resume = 1; break;
+    case O_RESUME_FAILED: R.resume_failed = 1; break;
+    case O_PROGRESS: R.progress = isatty(2); break;
+    case '0': R.null_sep = 1; break;
+    case O_SHELL: R.shell = 1; break;
+    case 'h': fputs(usage, stdout); return 0;
+    default: fputs("Try 'warden run --help'.\n", stderr); return WD_EXIT_FAILURE;
+    }
+    if (bad)
+      return wd_cli_fail("run", "invalid value '%s' for --%s", optarg,
+                         opts[0].name ? "option" : "");
+  }
+  if ((R.resume || R.resume_failed) && !R.joblog)
+    return wd_cli_fail("run", "--resume needs --joblog FILE");
+  R.tmpl = argv + optind;
+  R.ntmpl = argc - optind;
+  for (int i = 0; i < R.ntmpl; i++)
+    if (strcmp(R.tmpl[i], ":::") == 0) {
+      for (int k = i + 1; k < R.ntmpl; k++)
+        add_input(R.tmpl[k], strlen(R.tmpl[k]));
+      R.ntmpl = i;
+      if (R.njobs == 0)
+        return wd_cli_fail("run", "no inputs after ':::'");
+      break;
+    }
+  if (R.ntmpl == 0)
+    return wd_cli_fail("run", "missing command (try 'warden run --help')");
+  if (R.njobs == 0) {
+    int err = read_stdin();
+    if (err)
+      return wd_cli_fail("run", "reading stdin: %s", wd_strerror(err));
+    if (R.njobs == 0)
+      return wd_cli_fail("run", "no inputs on stdin");
+  }
+  int err = open_joblog();
+  if (err)
+    return wd_cli_fail("run", "joblog %s: %s", R.joblog, wd_strerror(err));
+  for (size_t i = 0; i < R.njobs; i++)
+    R.todo += R.jobs_v[i].skip != 1;
+  if (R.todo == 0)
+    return 0; /* everything finished already */
+  if ((size_t)R.jobs > R.todo)
+    R.jobs = (long)R.todo;
+
+  R.loop = uv_default_loop();
+  wd_register_builtins();
+  wd_pool_options po = {.workers = (unsigned)R.jobs};
+  err = wd_pool_new(R.loop, &po, &R.pool);
+  if (err)
+    return wd_cli_fail("run", "cannot start workers: %s", wd_strerror(err));
+  uv_timer_init(R.loop, &R.delay_timer);
+  uv_signal_init(R.loop, &R.sigint);
+  uv_signal_init(R.loop, &R.sigterm);
+  uv_signal_start(&R.sigint, on_signal, SIGINT);
+  uv_signal_start(&R.sigterm, on_signal, SIGTERM);
+  uv_unref((uv_handle_t *)&R.sigint);
+  uv_unref((uv_handle_t *)&R.sigterm);
+  R.t0 = wall();
+  start_more();
+  uv_run(R.loop, UV_RUN_DEFAULT);
+  if (R.keep_order) /* after a stop, print what finished */
+    for (; R.printed < R.njobs; R.printed++)
+      if (R.jobs_v[R.printed].f && wd_future_done(R.jobs_v[R.printed].f))
+        print_job(R.printed);
+  uv_close((uv_handle_t *)&R.delay_timer, NULL);
+  uv_close((uv_handle_t *)&R.sigint, NULL);
+  uv_close((uv_handle_t *)&R.sigterm, NULL);
+  wd_pool_destroy(R.pool);
+  uv_run(R.loop, UV_RUN_NOWAIT);
+  if (R.logfd >= 0)
+    close(R.logfd);
+  fflush(stdout);
+  if (R.exit_sig > 0)
+    return 128 + R.exit_sig;
+  if (R.exit_sig < 0)
+    return WD_EXIT_FAILURE;
+  return R.failed == 0 ? 0 : R.failed > 100 ? 101 : (int)R.failed;
+}

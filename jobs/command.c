@@ -29,7 +29,8 @@ typedef struct {
 
 typedef struct {
   int32_t exit_code, signal;
-  uint32_t truncated, pad;
+  uint32_t truncated;
+  int32_t exec_errno;
   uint64_t out_len, err_len;
 } res_hdr;
 
@@ -55,6 +56,7 @@ int wd_cmd_decode(const void *data, size_t len, wd_cmd_result *r) {
   r->exit_code = h.exit_code;
   r->signal = h.signal;
   r->truncated = h.truncated;
+  r->exec_errno = h.exec_errno;
   r->out = (const char *)data + sizeof(h);
   r->out_len = h.out_len;
   r->err = r->out + h.out_len;
@@ -244,6 +246,7 @@ static int job_command(const void *arg, size_t len, wd_out *out) {
   free(strs);
   free(argv);
   r.truncated = (uint32_t)(trunc_o | trunc_e << 1);
+  r.exec_errno = exec_errno;
   r.out_len = o.len;
   r.err_len = e.len;
   memcpy(out->p + at, &r, sizeof(r));

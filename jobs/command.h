@@ -24,6 +24,7 @@ typedef struct {
   int32_t exit_code; /* -1 when signalled */
   int32_t signal;
   uint32_t truncated; /* bit 0: stdout, bit 1: stderr */
+  int32_t exec_errno; /* why the command could not be executed, or 0 */
   const char *out, *err;
   uint64_t out_len, err_len;
 } wd_cmd_result;

@@ -1,0 +1,306 @@
+/* test_cli.c -- the warden program, end to end: exit statuses against
+ * timeout(1)'s, tree kills with setsid escapees, joblog + resume after a
+ * SIGKILL, JSON, retries, halt, Ctrl-C, bad input.  Drives build/warden. */
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "../cli/parse.h"
+#include "helpers.h"
+
+static const char *W = "build/warden";
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...) {
+  char cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof(cmd), fmt, ap);
+  va_end(ap);
+  int st = system(cmd);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Runs a command and returns its stdout (malloc'd). */
+static char *out_of(const char *cmd) {
+  FILE *p = popen(cmd, "r");
+  static char buf[1 << 16];
+  size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+  buf[n] = '\0';
+  pclose(p);
+  return strdup(buf);
+}
+
+static int count_lines(const char *path) {
+  FILE *f = fopen(path, "r");
+  int n = 0, c;
+  while (f && (c = fgetc(f)) != EOF)
+    n += c == '\n';
+  if (f)
+    fclose(f);
+  return n;
+}
+
+START_TEST(parse_words) {
+  uint64_t v;
+  ck_assert_int_eq(wd_parse_duration("250ms", &v), 0);
+  ck_assert_uint_eq(v, 250);
+  ck_assert_int_eq(wd_parse_duration("1m30s", &v), 0);
+  ck_assert_uint_eq(v, 90000);
+  ck_assert_int_eq(wd_parse_duration("1.5", &v), 0);
+  ck_assert_uint_eq(v, 1500);
+  ck_assert_int_eq(wd_parse_duration("2h", &v), 0);
+  ck_assert_uint_eq(v, 7200000);
+  ck_assert_int_eq(wd_parse_duration("0", &v), 0);
+  ck_assert_uint_eq(v, 0);
+  ck_assert_int_eq(wd_parse_duration("10x", &v), UV_EINVAL);
+  ck_assert_int_eq(wd_parse_duration("-1", &v), UV_EINVAL);
+  ck_assert_int_eq(wd_parse_duration("", &v), UV_EINVAL);
+  ck_assert_int_eq(wd_parse_duration("1s5", &v), UV_EINVAL);
+  ck_assert_int_eq(wd_parse_size("512M", &v), 0);
+  ck_assert_uint_eq(v, 512u << 20);
+  ck_assert_int_eq(wd_parse_size("1.5GiB", &v), 0);
+  ck_assert_uint_eq(v, 3u << 29);
+  ck_assert_int_eq(wd_parse_size("4096", &v), 0);
+  ck_assert_uint_eq(v, 4096);
+  ck_assert_int_eq(wd_parse_size("12Q", &v), UV_EINVAL);
+  int sig;
+  ck_assert_int_eq(wd_parse_signal("TERM", &sig), 0);
+  ck_assert_int_eq(sig, SIGTERM);
+  ck_assert_int_eq(wd_parse_signal("sigkill", &sig), 0);
+  ck_assert_int_eq(sig, SIGKILL);
+  ck_assert_int_eq(wd_parse_signal("9", &sig), 0);
+  ck_assert_int_eq(sig, 9);
+  ck_assert_int_eq(wd_parse_signal("NOPE", &sig), UV_EINVAL);
+}
+END_TEST
+
+START_TEST(exec_statuses_match_timeout) {
+  /* Each line: warden's status, then coreutils timeout's for the same. */
+  const char *cmds[] = {"sh -c 'exit 3'", "/nonexistent-cmd", "/etc/passwd",
+                        "sh -c 'kill -9 $$'", "true"};
+  for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+    int w = sh("%s exec -- %s 2>/dev/null", W, cmds[i]);
+    int t = sh("timeout 10 %s 2>/dev/null", cmds[i]);
+    ck_assert_msg(w == t, "%s: warden %d, timeout %d", cmds[i], w, t);
+  }
+  ck_assert_int_eq(sh("%s exec -t 200ms -- sleep 5", W), 124);
+  ck_assert_int_eq(sh("%s exec --timeout=0.2 --signal=TERM -- sleep 5", W), 124);
+  ck_assert_int_eq(sh("echo piped | %s exec -- grep -q piped", W), 0);
+}
+END_TEST
+
+START_TEST(exec_kills_setsid_escapee) {
+  char pidfile[] = "/tmp/wd-esc-XXXXXX";
+  close(mkstemp(pidfile));
+  ck_assert_int_eq(sh("%s exec -t 300ms -- sh -c 'setsid sleep 60 & echo $! > %s; sleep 60'",
+                      W, pidfile), 124);
+  FILE *f = fopen(pidfile, "r");
+  int pid = 0;
+  ck_assert_int_eq(fscanf(f, "%d", &pid), 1);
+  fclose(f);
+  unlink(pidfile);
+  /* warden has exited: the escapee must already be dead, not dying. */
+  ck_assert_msg(pid_dead(pid), "setsid escapee %d survived warden exec", pid);
+}
+END_TEST
+
+START_TEST(exec_bad_input) {
+  ck_assert_int_eq(sh("%s exec --bogus -- true 2>/dev/null", W), 125);
+  ck_assert_int_eq(sh("%s exec -t 10parsecs -- true 2>/dev/null", W), 125);
+  ck_assert_int_eq(sh("%s exec 2>/dev/null", W), 125);
+  ck_assert_int_eq(sh("%s nosuchcommand 2>/dev/null", W), 125);
+  ck_assert_int_eq(sh("%s exec --help | grep -q -- --timeout", W), 0);
+  ck_assert_int_eq(sh("%s run --help | grep -q -- --joblog", W), 0);
+}
+END_TEST
+
+START_TEST(exec_forwards_sigint) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(W, W, "exec", "--", "sh", "-c", "trap 'exit 7' INT; sleep 30 & wait", (char *)NULL);
+    _exit(99);
+  }
+  usleep(300000); /* nothing tells us the trap is installed */
+  kill(pid, SIGINT);
+  int st;
+  waitpid(pid, &st, 0);
+  ck_assert(WIFEXITED(st));
+  ck_assert_int_eq(WEXITSTATUS(st), 7); /* the command decided */
+}
+END_TEST
+
+START_TEST(run_outputs_and_status) {
+  char *o = out_of("seq 6 | build/warden run -j3 -k -- sh -c 'echo line $1; exit $(( $1 % 3 == 0 ))' x 2>/dev/null; echo rc=$?");
+  ck_assert_str_eq(o, "line 1\nline 2\nline 3\nline 4\nline 5\nline 6\nrc=2\n");
+  free(o);
+  o = out_of("build/warden run -k --tag -- echo ::: a b");
+  ck_assert_str_eq(o, "a\ta\nb\tb\n");
+  free(o);
+  o = out_of("printf 'x y\\0z\\0' | build/warden run -0 -k -- echo");
+  ck_assert_str_eq(o, "x y\nz\n");
+  free(o);
+  o = out_of("build/warden run -k --shell -- 'echo {} | tr a-z A-Z' ::: \"it's\"");
+  ck_assert_str_eq(o, "IT'S\n");
+  free(o);
+}
+END_TEST
+
+START_TEST(run_json_is_valid_for_any_bytes) {
+  char *o = out_of("build/warden run --json -- printf '\\377\\001\"\\\\%s' ::: q");
+  ck_assert_ptr_nonnull(strstr(o, "\"stdout\":\"\\ufffd\\u0001\\\"\\\\q\""));
+  ck_assert_ptr_nonnull(strstr(o, "\"status\":\"ok\""));
+  free(o);
+  ck_assert_int_eq(sh("build/warden run --json -- printf '\\377\\376' ::: a b c"
+                      " | python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin]'"), 0);
+  o = out_of("build/warden run --json -t 100ms -- sleep ::: 5");
+  ck_assert_ptr_nonnull(strstr(o, "\"status\":\"timeout\""));
+  free(o);
+}
+END_TEST
+
+START_TEST(run_timeout_kills_trees) {
+  char dir[] = "/tmp/wd-run-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  ck_assert_int_eq(sh("build/warden run -j4 -t 300ms -- sh -c 'setsid sleep 60 & echo $! > %s/$1; sleep 60' x ::: 1 2 3 4 2>/dev/null", dir), 4);
+  for (int i = 1; i <= 4; i++) {
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%d", dir, i);
+    FILE *f = fopen(path, "r");
+    int pid = 0;
+    ck_assert(f && fscanf(f, "%d", &pid) == 1);
+    fclose(f);
+    unlink(path);
+    ck_assert_msg(pid_dead(pid), "escapee %d survived", pid);
+  }
+  rmdir(dir);
+}
+END_TEST
+
+START_TEST(run_retries_and_halt) {
+  char m[] = "/tmp/wd-retry-XXXXXX";
+  close(mkstemp(m));
+  unlink(m);
+  char cmd[512];
+  snprintf(cmd, sizeof(cmd),
+           "build/warden run --json -r 2 -- sh -c '[ -e %s ] || { touch %s; exit 1; }' ::: a", m, m);
+  char *o = out_of(cmd);
+  ck_assert_ptr_nonnull(strstr(o, "\"attempts\":2"));
+  ck_assert_ptr_nonnull(strstr(o, "\"status\":\"ok\""));
+  free(o);
+  unlink(m);
+  /* halt now after the first failure: the slow ones are killed, not run */
+  uint64_t t0 = uv_hrtime();
+  int rc = sh("build/warden run -j2 --halt now,fail=1 -- sh -c 'sleep $1; exit 1' x ::: 0 30 30 30 2>/dev/null");
+  ck_assert_int_ge(rc, 1);
+  ck_assert_uint_lt(uv_hrtime() - t0, 20000000000ull);
+}
+END_TEST
+
+START_TEST(run_joblog_resume_after_sigkill) {
+  char log[] = "/tmp/wd-log-XXXXXX";
+  close(mkstemp(log));
+  unlink(log);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open("/dev/null", O_WRONLY);
+    dup2(fd, 1);
+    execl(W, W, "run", "-j2", "--joblog", log, "--", "sleep", ":::", "0.05", "0.05",
+          "0.05", "0.05", "3", "3", "3", "3", (char *)NULL);
+    _exit(99);
+  }
+  /* Wait until the four quick ones are logged (the file tells us). */
+  for (int i = 0; i < 10000 && count_lines(log) < 5; i++)
+    usleep(1000);
+  ck_assert_int_eq(count_lines(log), 5);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  /* Rerun with --resume: exactly the four unfinished ones run. */
+  char cmd[512];
+  snprintf(cmd, sizeof(cmd), "build/warden run -j4 --joblog %s --resume -- sleep ::: 0.05 0.05 0.05 0.05 0.1 0.1 0.1 0.1", log);
+  ck_assert_int_eq(sh("%s", cmd), 0);
+  ck_assert_int_eq(count_lines(log), 9);
+  for (int seq = 1; seq <= 8; seq++) {
+    char grep[256];
+    snprintf(grep, sizeof(grep), "test $(cut -f1 %s | grep -cx %d) -eq 1", log, seq);
+    ck_assert_msg(sh("%s", grep) == 0, "seq %d not logged exactly once", seq);
+  }
+  ck_assert_int_eq(sh("%s", cmd), 0); /* all done: nothing runs */
+  ck_assert_int_eq(count_lines(log), 9);
+  unlink(log);
+}
+END_TEST
+
+START_TEST(run_sigint_kills_everything) {
+  char dir[] = "/tmp/wd-int-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  pid_t pid = fork();
+  if (pid == 0) {
+    char c[256];
+    snprintf(c, sizeof(c), "setsid sleep 60 & echo $! > %s/$1; sleep 60", dir);
+    execl(W, W, "run", "-j2", "--", "sh", "-c", c, "x", ":::", "1", "2", "3", (char *)NULL);
+    _exit(99);
+  }
+  char p1[128], p2[128];
+  snprintf(p1, sizeof(p1), "%s/1", dir);
+  snprintf(p2, sizeof(p2), "%s/2", dir);
+  struct stat st;
+  for (int i = 0; i < 10000 && (stat(p1, &st) || stat(p2, &st) || st.st_size == 0); i++)
+    usleep(1000);
+  usleep(50000);
+  kill(pid, SIGINT);
+  int status;
+  waitpid(pid, &status, 0);
+  ck_assert(WIFEXITED(status));
+  ck_assert_int_eq(WEXITSTATUS(status), 130);
+  for (int i = 1; i <= 2; i++) {
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%d", dir, i);
+    FILE *f = fopen(path, "r");
+    int pid2 = 0;
+    ck_assert(f && fscanf(f, "%d", &pid2) == 1);
+    fclose(f);
+    unlink(path);
+    ck_assert_msg(pid_dead(pid2), "escapee %d survived Ctrl-C", pid2);
+  }
+  unlink(p1);
+  rmdir(dir);
+}
+END_TEST
+
+START_TEST(run_bad_input) {
+  ck_assert_int_eq(sh("%s run --jobs=zero -- true ::: a 2>/dev/null", W), 125);
+  ck_assert_int_eq(sh("%s run --halt sometimes -- true ::: a 2>/dev/null", W), 125);
+  ck_assert_int_eq(sh("%s run -- true < /dev/null 2>/dev/null", W), 125);
+  ck_assert_int_eq(sh("%s run ::: a 2>/dev/null", W), 125);
+  ck_assert_int_eq(sh("%s run --resume -- true ::: a 2>/dev/null", W), 125);
+  ck_assert_int_eq(sh("%s run --joblog /nonexistent/dir/log -- true ::: a 2>/dev/null", W), 125);
+  ck_assert_int_eq(sh("%s run -- /nonexistent-cmd ::: a b 2>/dev/null", W), 2);
+}
+END_TEST
+
+START_TEST(run_thousand_at_once) {
+  uint64_t t0 = uv_hrtime();
+  ck_assert_int_eq(sh("seq 500 | %s run -j500 -- sh -c 'sleep 2' x", W), 0);
+  /* Generous: 500 two-second sleeps, all at once, not one after another. */
+  ck_assert_uint_lt(uv_hrtime() - t0, 60000000000ull);
+}
+END_TEST
+
+int main(void) {
+  TCase *tc = tcase_create("cli");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, parse_words);
+  tcase_add_test(tc, exec_statuses_match_timeout);
+  tcase_add_test(tc, exec_kills_setsid_escapee);
+  tcase_add_test(tc, exec_bad_input);
+  tcase_add_test(tc, exec_forwards_sigint);
+  tcase_add_test(tc, run_outputs_and_status);
+  tcase_add_test(tc, run_json_is_valid_for_any_bytes);
+  tcase_add_test(tc, run_timeout_kills_trees);
+  tcase_add_test(tc, run_retries_and_halt);
+  tcase_add_test(tc, run_joblog_resume_after_sigkill);
+  tcase_add_test(tc, run_sigint_kills_everything);
+  tcase_add_test(tc, run_bad_input);
+  tcase_add_test(tc, run_thousand_at_once);
+  return run_suite(one_case_suite("cli", tc));
+}
