@@ -56,6 +56,7 @@ enum { O_KILL_AFTER = 256, O_HALT, O_DELAY, O_RATE, O_TAG, O_MAXOUT, O_JSON,
 typedef struct {
   char *input;
   size_t len;
+  char *shown;     /* the command as text, built at the first start */
   wd_future *f;
   unsigned attempts;
   int skip;        /* already finished according to the joblog */
@@ -79,6 +80,7 @@ static struct {
   wd_pool *pool;
   job *jobs_v;
   size_t njobs, next, running, finished, failed, printed, todo;
+  size_t *retry, nretry; /* jobs waiting to run again; they go first */
   int logfd, stopping, halted, exit_sig;
   uint64_t last_start;
   uv_timer_t delay_timer;
@@ -224,13 +226,10 @@ static void print_job(size_t i) {
   const wd_result *r = wd_future_result(j->f);
   outcome o = judge(r);
   if (R.json) {
-    char *shown;
-    char **argv = build_argv(j, &shown);
-    free_argv(argv);
     printf("{\"seq\":%zu,\"input\":", i + 1);
     wd_json_string(stdout, j->input, j->len);
     printf(",\"command\":");
-    wd_json_string(stdout, shown, strlen(shown));
+    wd_json_string(stdout, j->shown, strlen(j->shown));
     printf(",\"status\":\"%s\",\"exit_code\":", o.status);
     if (o.exit_code >= 0 && !o.signal)
       printf("%d", o.exit_code);
@@ -274,19 +273,16 @@ static void log_job(size_t i, const outcome *o, double runtime) {
   if (R.logfd < 0)
     return;
   job *j = &R.jobs_v[i];
-  char *shown;
-  free_argv(build_argv(j, &shown));
   size_t recv = o->have_output ? o->cr.out_len + o->cr.err_len : 0;
   char *line = NULL;
   int n = asprintf(&line, "%zu\t:\t%.3f\t%.3f\t0\t%zu\t%d\t%d\t%s\n", i + 1,
                    j->started, runtime, recv, o->signal ? -1 : o->exit_code,
-                   o->signal, shown);
+                   o->signal, j->shown);
   /* One write to an O_APPEND file: the line is whole in the file the
    * moment it returns, whatever happens to us next. */
   if (n > 0 && write(R.logfd, line, (size_t)n) != n)
     fprintf(stderr, "warden run: cannot write joblog: %s\n", strerror(errno));
   free(line);
-  free(shown);
 }
 
 static void progress(void) {
@@ -311,11 +307,9 @@ static void on_done(wd_future *f, void *data) {
   R.running--;
   if (o.failed && strcmp(o.status, "cancelled") != 0 && (long)j->attempts <= R.retries &&
       !R.stopping) {
-    wd_future_release(j->f); /* try again */
+    wd_future_release(j->f); /* try again, ahead of new inputs */
     j->f = NULL;
-    R.next = R.next; /* restarted below, ahead of new inputs */
-    j->finished = 0;
-    j->skip = 2; /* a retry pending */
+    R.retry[R.nretry++] = i;
     start_more();
     return;
   }
@@ -326,7 +320,7 @@ static void on_done(wd_future *f, void *data) {
   if (!R.keep_order) {
     print_job(i);
   } else {
-    while (R.printed < R.njobs && (R.jobs_v[R.printed].skip == 1 || R.jobs_v[R.printed].finished)) {
+    while (R.printed < R.njobs && (R.jobs_v[R.printed].skip || R.jobs_v[R.printed].finished)) {
       if (R.jobs_v[R.printed].f)
         print_job(R.printed);
       R.printed++;
@@ -349,7 +343,10 @@ static int submit_job(size_t i) {
   job *j = &R.jobs_v[i];
   char *shown;
   char **argv = build_argv(j, &shown);
-  free(shown);
+  if (j->shown == NULL)
+    j->shown = shown;
+  else
+    free(shown);
   wd__buf req = {0};
   wd_cmd cmd = {WD_CMD_CAPTURE | WD_CMD_NULL_STDIN, R.max_output, R.memory,
                 (R.cpu + 999) / 1000, argv};
@@ -381,24 +378,15 @@ static void on_delay(uv_timer_t *t) {
  * go first. */
 static void start_more(void) {
   while (!R.stopping && R.running < (size_t)R.jobs) {
-    size_t i = R.njobs;
-    for (size_t k = 0; k < R.next && i == R.njobs; k++) /* pending retries */
-      if (R.jobs_v[k].skip == 2 && R.jobs_v[k].f == NULL)
-        i = k;
-    while (i == R.njobs && R.next < R.njobs && R.jobs_v[R.next].skip == 1)
+    while (R.next < R.njobs && R.jobs_v[R.next].skip)
       R.next++;
-    if (i == R.njobs && R.next < R.njobs)
-      i = R.next++;
-    if (i == R.njobs)
+    if (R.nretry == 0 && R.next == R.njobs)
       return;
     if (R.delay && R.last_start && uv_now(R.loop) < R.last_start + R.delay) {
-      if (R.jobs_v[i].skip != 2)
-        R.next--; /* not yet: put it back */
       uv_timer_start(&R.delay_timer, on_delay, R.last_start + R.delay - uv_now(R.loop), 0);
       return;
     }
-    if (R.jobs_v[i].skip == 2)
-      R.jobs_v[i].skip = 0;
+    size_t i = R.nretry ? R.retry[--R.nretry] : R.next++;
     int err = submit_job(i);
     if (err) {
       fprintf(stderr, "warden run: cannot start command %zu: %s\n", i + 1, wd_strerror(err));
@@ -595,9 +583,13 @@ int wd_cli_run(int argc, char **argv) {
     case 'h': fputs(usage, stdout); return 0;
     default: fputs("Try 'warden run --help'.\n", stderr); return WD_EXIT_FAILURE;
     }
-    if (bad)
-      return wd_cli_fail("run", "invalid value '%s' for --%s", optarg,
-                         opts[0].name ? "option" : "");
+    if (bad) {
+      const char *name = "?";
+      for (const struct option *o = opts; o->name; o++)
+        if (o->val == c)
+          name = o->name;
+      return wd_cli_fail("run", "invalid value '%s' for --%s", optarg, name);
+    }
   }
   if ((R.resume || R.resume_failed) && !R.joblog)
     return wd_cli_fail("run", "--resume needs --joblog FILE");
@@ -625,9 +617,12 @@ int wd_cli_run(int argc, char **argv) {
   if (err)
     return wd_cli_fail("run", "joblog %s: %s", R.joblog, wd_strerror(err));
   for (size_t i = 0; i < R.njobs; i++)
-    R.todo += R.jobs_v[i].skip != 1;
+    R.todo += !R.jobs_v[i].skip;
   if (R.todo == 0)
     return 0; /* everything finished already */
+  R.retry = malloc(R.njobs * sizeof(*R.retry)); /* each job waits once at most */
+  if (R.retry == NULL)
+    return wd_cli_fail("run", "out of memory");
   if ((size_t)R.jobs > R.todo)
     R.jobs = (long)R.todo;
 

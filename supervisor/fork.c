@@ -29,7 +29,3 @@ pid_t wd__fork(sigset_t *oldmask, int single_threaded) {
     sigaction(sig, &dfl, NULL); /* EINVAL for SIGKILL/SIGSTOP: harmless */
   return 0;
 }
-
-void wd__fork_child_unblock(const sigset_t *oldmask) {
-  pthread_sigmask(SIG_SETMASK, oldmask, NULL);
-}

@@ -38,12 +38,12 @@ unsigned wd__job_count(void);
 /* ---- fork discipline (supervisor/fork.c) ------------------------------- */
 
 /* Forks with every signal blocked; single_threaded selects _Fork(), which
- * runs no atfork handlers (see fork.c).  In the child, every disposition is back
- * to SIG_DFL and the mask is the caller's old one, re-applied only when the
- * child calls wd__fork_child_unblock().  Returns fork()'s value; -1 sets
- * errno.  The child must leave with _exit(). */
+ * runs no atfork handlers (see fork.c).  The parent gets its mask back
+ * (the old one is left in *oldmask); in the child every disposition is
+ * SIG_DFL and every signal is still blocked until it sets the mask it
+ * wants.  Returns fork()'s value; -1 sets errno.  The child must leave with
+ * _exit(). */
 pid_t wd__fork(sigset_t *oldmask, int single_threaded);
-void wd__fork_child_unblock(const sigset_t *oldmask);
 
 /* ---- process trees (supervisor/reap.c) --------------------------------- */
 
