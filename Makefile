@@ -9,6 +9,9 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wstrict-prototypes $(WERROR) \
 DEPS    := build/.deps-ok
 PKGS     = $(shell pkg-config --cflags --libs libuv 2>/dev/null)
 LDLIBS  := -lpthread -lm
+# Bind every symbol at start-up (full RELRO): the zygote and each worker
+# inherit a resolved GOT instead of each resolving it again, lazily.
+LDFLAGS += -Wl,-z,now -Wl,-z,relro
 
 B := build
 LIB_SRC := $(wildcard supervisor/*.c pool/*.c jobs/*.c)
@@ -36,7 +39,7 @@ $(B)/libwarden.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/warden: $(CLI_OBJ) $(B)/libwarden.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
 $(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a $(B)/cli/parse.o
 	@mkdir -p $(dir $@)
@@ -45,11 +48,11 @@ $(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a $(B)/cli/parse.o
 
 $(B)/examples/%: examples/%.c $(B)/libwarden.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
 $(B)/bench/%: bench/%.c $(B)/libwarden.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
 examples: $(EXAMPLES)
 

@@ -43,6 +43,8 @@ static const char usage[] =
     "      --resume            with --joblog: skip inputs the log has finished\n"
     "      --resume-failed     with --joblog: also rerun those that failed\n"
     "      --progress          progress on stderr (only if it is a terminal)\n"
+    "  -N, --max-args=N        N inputs per command (xargs -n); 0: one input is\n"
+    "                          read per command but none is passed\n"
     "  -0, --null              inputs on stdin are separated by NUL, not newline\n"
     "      --shell             run COMMAND through sh -c ('{}' is quoted)\n"
     "  -h, --help              show this help\n"
@@ -54,8 +56,10 @@ enum { O_KILL_AFTER = 256, O_HALT, O_DELAY, O_RATE, O_TAG, O_MAXOUT, O_JSON,
        O_JOBLOG, O_RESUME, O_RESUME_FAILED, O_PROGRESS, O_SHELL };
 
 typedef struct {
-  char *input;
+  char *input;     /* as shown (--tag, --json, messages): the args joined */
   size_t len;
+  char **args;     /* what replaces '{}': -N inputs (none with -N0) */
+  int nargs;
   char *shown;     /* the command as text, built at the first start */
   wd_future *f;
   unsigned attempts;
@@ -70,7 +74,7 @@ static struct {
   uint64_t timeout, grace, memory, cpu, delay, max_output;
   int sig, keep_order, tag, json, resume, resume_failed, progress, null_sep,
       shell, halt_now;
-  long retries, halt_fail;
+  long retries, halt_fail, max_args;
   int halt_percent;
   const char *joblog;
   char **tmpl;
@@ -103,23 +107,36 @@ static int has_braces(void) {
   return 0;
 }
 
-/* s with every "{}" replaced by `in` (shell-quoted when `quote`). */
-static char *substitute(const char *s, const char *in, int quote) {
+/* s with every "{}" replaced by `in`. */
+static char *substitute(const char *s, const char *in) {
   wd__buf b = {0};
   for (;;) {
     const char *p = strstr(s, "{}");
     wd_out_append(&b, s, p ? (size_t)(p - s) : strlen(s));
     if (p == NULL)
       break;
+    wd_out_append(&b, in, strlen(in));
+    s = p + 2;
+  }
+  wd_out_append(&b, "", 1);
+  return b.p;
+}
+
+/* A job's args as one string: joined by spaces, each single-quoted for
+ * sh when `quote`. */
+static char *joined(const job *j, int quote) {
+  wd__buf b = {0};
+  for (int k = 0; k < j->nargs; k++) {
+    if (k)
+      wd_out_append(&b, " ", 1);
     if (quote) {
       wd_out_append(&b, "'", 1);
-      for (const char *c = in; *c; c++)
+      for (const char *c = j->args[k]; *c; c++)
         wd_out_append(&b, *c == '\'' ? "'\\''" : c, *c == '\'' ? 4 : 1);
       wd_out_append(&b, "'", 1);
     } else {
-      wd_out_append(&b, in, strlen(in));
+      wd_out_append(&b, j->args[k], strlen(j->args[k]));
     }
-    s = p + 2;
   }
   wd_out_append(&b, "", 1);
   return b.p;
@@ -130,18 +147,18 @@ static char **build_argv(const job *j, char **shown) {
   int braces = has_braces();
   wd__buf text = {0};
   char **argv;
+  char *all = joined(j, R.shell);
   if (R.shell) {
     for (int i = 0; i < R.ntmpl; i++) {
-      char *part = substitute(R.tmpl[i], j->input, 1);
+      char *part = substitute(R.tmpl[i], all);
       if (i)
         wd_out_append(&text, " ", 1);
       wd_out_append(&text, part, strlen(part));
       free(part);
     }
-    if (!braces) {
-      char *q = substitute(" {}", j->input, 1);
-      wd_out_append(&text, q, strlen(q));
-      free(q);
+    if (!braces && j->nargs) {
+      wd_out_append(&text, " ", 1);
+      wd_out_append(&text, all, strlen(all));
     }
     wd_out_append(&text, "", 1);
     argv = calloc(4, sizeof(char *));
@@ -149,11 +166,20 @@ static char **build_argv(const job *j, char **shown) {
     argv[1] = strdup("-c");
     argv[2] = strdup(text.p);
   } else {
-    argv = calloc((size_t)R.ntmpl + 2, sizeof(char *));
+    /* A word that is exactly '{}' becomes one argument per input (none
+     * with -N0); '{}' inside a word takes the inputs joined by spaces. */
+    argv = calloc((size_t)R.ntmpl * (size_t)(j->nargs + 1) + (size_t)j->nargs + 1,
+                  sizeof(char *));
+    int n = 0;
     for (int i = 0; i < R.ntmpl; i++)
-      argv[i] = substitute(R.tmpl[i], j->input, 0);
+      if (strcmp(R.tmpl[i], "{}") == 0)
+        for (int k = 0; k < j->nargs; k++)
+          argv[n++] = strdup(j->args[k]);
+      else
+        argv[n++] = substitute(R.tmpl[i], all);
     if (!braces)
-      argv[R.ntmpl] = strdup(j->input);
+      for (int k = 0; k < j->nargs; k++)
+        argv[n++] = strdup(j->args[k]);
     for (int i = 0; argv[i]; i++) {
       if (i)
         wd_out_append(&text, " ", 1);
@@ -161,6 +187,7 @@ static char **build_argv(const job *j, char **shown) {
     }
     wd_out_append(&text, "", 1);
   }
+  free(all);
   *shown = text.p;
   return argv;
 }
@@ -380,8 +407,13 @@ static void start_more(void) {
   while (!R.stopping && R.running < (size_t)R.jobs) {
     while (R.next < R.njobs && R.jobs_v[R.next].skip)
       R.next++;
-    if (R.nretry == 0 && R.next == R.njobs)
+    if (R.nretry == 0 && R.next == R.njobs) {
+      /* Every command has started and none can come back for a retry:
+       * each worker may leave as soon as its command is done. */
+      if (R.retries == 0)
+        wd_pool_shutdown(R.pool, WD_GRACEFUL);
       return;
+    }
     if (R.delay && R.last_start && uv_now(R.loop) < R.last_start + R.delay) {
       uv_timer_start(&R.delay_timer, on_delay, R.last_start + R.delay - uv_now(R.loop), 0);
       return;
@@ -412,18 +444,51 @@ static void on_signal(uv_signal_t *h, int sig) {
 
 /* ---- inputs ------------------------------------------------------------- */
 
+static char **inputs;
+static size_t ninputs;
+
 static void add_input(const char *p, size_t n) {
   static size_t cap;
-  if (R.njobs == cap) {
+  if (ninputs == cap) {
     cap = cap ? cap * 2 : 1024;
-    R.jobs_v = realloc(R.jobs_v, cap * sizeof(job));
+    inputs = realloc(inputs, cap * sizeof(*inputs));
+    if (inputs == NULL)
+      abort();
   }
-  job *j = &R.jobs_v[R.njobs++];
-  memset(j, 0, sizeof(*j));
-  j->input = malloc(n + 1);
-  memcpy(j->input, p, n);
-  j->input[n] = '\0';
-  j->len = n;
+  char *in = malloc(n + 1);
+  if (in == NULL)
+    abort();
+  memcpy(in, p, n);
+  in[n] = '\0';
+  inputs[ninputs++] = in;
+}
+
+/* One job per -N inputs (the last may have fewer); with -N0 one job per
+ * input, passed nothing but shown as its input. */
+static void make_jobs(void) {
+  size_t per = R.max_args ? (size_t)R.max_args : 1;
+  R.jobs_v = calloc((ninputs + per - 1) / per, sizeof(job));
+  if (R.jobs_v == NULL)
+    abort();
+  for (size_t i = 0; i < ninputs; i += per) {
+    job *j = &R.jobs_v[R.njobs++];
+    size_t k = ninputs - i < per ? ninputs - i : per;
+    j->args = inputs + i;
+    j->nargs = R.max_args ? (int)k : 0;
+    if (k == 1) {
+      j->input = inputs[i];
+    } else {
+      wd__buf b = {0};
+      for (size_t m = 0; m < k; m++) {
+        if (m)
+          wd_out_append(&b, " ", 1);
+        wd_out_append(&b, inputs[i + m], strlen(inputs[i + m]));
+      }
+      wd_out_append(&b, "", 1);
+      j->input = b.p;
+    }
+    j->len = strlen(j->input);
+  }
 }
 
 static int read_stdin(void) {
@@ -548,16 +613,18 @@ int wd_cli_run(int argc, char **argv) {
       {"resume-failed", no_argument, 0, O_RESUME_FAILED},
       {"progress", no_argument, 0, O_PROGRESS},
       {"null", no_argument, 0, '0'},
+      {"max-args", required_argument, 0, 'N'},
       {"shell", no_argument, 0, O_SHELL},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   R.jobs = n > 0 ? n : 1;
   R.max_output = 16u << 20;
+  R.max_args = 1;
   R.logfd = -1;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "+j:t:s:m:c:r:k0h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+j:t:s:m:c:r:k0N:h", opts, NULL)) != -1) {
     int bad = 0;
     switch (c) {
     case 'j': bad = wd_parse_count(optarg, 1, 65536, &R.jobs); break;
@@ -579,6 +646,7 @@ int wd_cli_run(int argc, char **argv) {
     case O_RESUME_FAILED: R.resume_failed = 1; break;
     case O_PROGRESS: R.progress = isatty(2); break;
     case '0': R.null_sep = 1; break;
+    case 'N': bad = wd_parse_count(optarg, 0, 65536, &R.max_args); break;
     case O_SHELL: R.shell = 1; break;
     case 'h': fputs(usage, stdout); return 0;
     default: fputs("Try 'warden run --help'.\n", stderr); return WD_EXIT_FAILURE;
@@ -600,19 +668,20 @@ int wd_cli_run(int argc, char **argv) {
       for (int k = i + 1; k < R.ntmpl; k++)
         add_input(R.tmpl[k], strlen(R.tmpl[k]));
       R.ntmpl = i;
-      if (R.njobs == 0)
+      if (ninputs == 0)
         return wd_cli_fail("run", "no inputs after ':::'");
       break;
     }
   if (R.ntmpl == 0)
     return wd_cli_fail("run", "missing command (try 'warden run --help')");
-  if (R.njobs == 0) {
+  if (ninputs == 0) {
     int err = read_stdin();
     if (err)
       return wd_cli_fail("run", "reading stdin: %s", wd_strerror(err));
-    if (R.njobs == 0)
+    if (ninputs == 0)
       return wd_cli_fail("run", "no inputs on stdin");
   }
+  make_jobs();
   int err = open_joblog();
   if (err)
     return wd_cli_fail("run", "joblog %s: %s", R.joblog, wd_strerror(err));

@@ -61,22 +61,62 @@ void wd__fdpoll_close(wd__fdpoll *fp) {
 
 /* ---- the zygote ----------------------------------------------------------- */
 
+/* Messages to the zygote go out in order.  The control socket is
+ * non-blocking (libuv's poll handle makes it so) and a burst -- a thousand
+ * workers asked for at once -- fills it: what does not fit waits in zq,
+ * with the descriptor it carries, until the socket is writable again. */
+typedef struct {
+  wd__zmsg m;
+  int fd;
+} zout;
+
+static int zq_flush(wd_pool *p) {
+  while (p->zq.off < p->zq.len) {
+    zout o;
+    memcpy(&o, p->zq.p + p->zq.off, sizeof(o));
+    int err = wd__zygote_send(p->zyg_ctl->fd, &o.m, o.fd);
+    if (err == -EAGAIN || err == -EWOULDBLOCK)
+      return 1;
+    /* Sent, or the zygote is dead and its pidfd tells us next. */
+    if (o.fd >= 0)
+      close(o.fd);
+    wd__buf_consume(&p->zq, sizeof(o));
+  }
+  return 0;
+}
+
+static void zq_drop(wd_pool *p) {
+  for (size_t off = p->zq.off; off < p->zq.len; off += sizeof(zout)) {
+    zout o;
+    memcpy(&o, p->zq.p + off, sizeof(o));
+    if (o.fd >= 0)
+      close(o.fd);
+  }
+  p->zq.off = p->zq.len = 0;
+}
+
 void wd__pool_zygote_send(wd_pool *p, uint32_t type, uint32_t id, int sig,
                           int fd) {
-  if (p->zyg_ctl == NULL)
+  zout o = {{type, id, 0, 0, sig, 0}, fd};
+  if (p->zyg_ctl == NULL || wd__buf_reserve(&p->zq, sizeof(o)) != 0) {
+    if (fd >= 0)
+      close(fd);
     return;
-  wd__zmsg m = {type, id, 0, 0, sig, 0};
-  /* A failure means the zygote is dead; its pidfd tells us next. */
-  wd__zygote_send(p->zyg_ctl->fd, &m, fd);
+  }
+  memcpy(p->zq.p + p->zq.len, &o, sizeof(o));
+  p->zq.len += sizeof(o);
+  if (zq_flush(p))
+    wd__fdpoll_set(p->zyg_ctl, UV_READABLE | UV_WRITABLE);
 }
 
 static void on_zyg_msg(uv_poll_t *h, int status, int events) {
   wd_pool *p = ((wd__fdpoll *)h->data)->owner;
   char buf[WD__ZMSG_MAX];
-  (void)events;
   if (status < 0)
     return;
-  while (p->zyg_ctl != NULL) {
+  if ((events & UV_WRITABLE) && !zq_flush(p))
+    wd__fdpoll_set(p->zyg_ctl, UV_READABLE);
+  while (p->zyg_ctl != NULL && (events & UV_READABLE)) {
     ssize_t n = recv(p->zyg_ctl->fd, buf, sizeof(buf), MSG_DONTWAIT);
     if (n < 0 && errno == EINTR)
       continue;
@@ -132,6 +172,7 @@ static void on_zyg_exit(uv_poll_t *h, int status, int events) {
     wd__fdpoll_close(p->zyg_ctl);
     p->zyg_ctl = NULL;
   }
+  zq_drop(p);
   if (p->closing) {
     finish_close(p);
     return;
@@ -210,16 +251,19 @@ void wd__pool_task_done(wd_pool *p, wd_future *t) {
   p->outstanding--;
   wd__pool_keepalive(p);
   wd_future_release(t);
-  wd__pool_maybe_idle(p);
+  if (p->outstanding == 0)
+    wd__pool_maybe_idle(p);
 }
 
-/* A graceful shutdown ends once nothing is queued or running. */
+/* Once a graceful shutdown has nothing left to hand out, an idle worker
+ * has no more use: it leaves now, while others still run, rather than
+ * with all of them at the end (a thousand exits cost a second here). */
 void wd__pool_maybe_idle(wd_pool *p) {
-  if (p->shutdown != WD_GRACEFUL || p->outstanding > 0 || p->closing)
+  if (p->shutdown != WD_GRACEFUL || p->q_head != NULL || p->closing)
     return;
   for (unsigned i = 0; i < p->nslots; i++) {
     wd__slot *s = &p->slots[i];
-    if (s->state == S_READY) {
+    if (s->state == S_READY && s->inflight == 0) {
       wd__slot_event(s, E_RETIRE);
       wd__slot_close(s);
     }
@@ -345,6 +389,7 @@ static void on_handle_closed(uv_handle_t *h) {
     wd__buf_free(&p->slots[i].ibuf);
     wd__buf_free(&p->slots[i].obuf);
   }
+  wd__buf_free(&p->zq);
   void (*cb)(void *) = p->close_cb;
   void *data = p->close_data;
   free(p->slots);
@@ -395,6 +440,7 @@ void wd_pool_close(wd_pool *p, void (*cb)(void *data), void *data) {
     wd__fdpoll_close(p->zyg_ctl);
     p->zyg_ctl = NULL;
   }
+  zq_drop(p);
   if (p->zyg_pidfd)
     uv_ref((uv_handle_t *)&p->zyg_pidfd->h);
   else

@@ -105,6 +105,7 @@ struct wd_pool {
   wd__zygote zyg;
   wd__fdpoll *zyg_ctl;   /* the control socket */
   wd__fdpoll *zyg_pidfd; /* the zygote's own exit */
+  wd__buf zq;            /* messages (and fds) waiting for the socket */
   uv_prepare_t prepare; /* dispatches before the loop blocks; keeps the loop
                            alive (ref'd) while tasks are outstanding */
   unsigned njobs;       /* jobs the zygote inherited */
@@ -141,6 +142,8 @@ void wd__pool_keepalive(wd_pool *p);
 void wd__pool_avail(wd_pool *p, wd__slot *s);
 void wd__pool_requeue_front(wd_pool *p, wd_future *t);
 void wd__pool_task_done(wd_pool *p, wd_future *t);
+/* Queues a message to the zygote; `fd` (if >= 0) is passed along and is
+ * the pool's to close from then on. */
 void wd__pool_zygote_send(wd_pool *p, uint32_t type, uint32_t id, int sig,
                           int fd);
 void wd__pool_maybe_idle(wd_pool *p);

@@ -109,8 +109,7 @@ static void spawn(wd__slot *s) {
     return;
   }
   wd__slot_event(s, E_SPAWN);
-  wd__pool_zygote_send(p, WD__Z_SPAWN, s->id, 0, sv[1]);
-  close(sv[1]); /* the zygote has its own copy now */
+  wd__pool_zygote_send(p, WD__Z_SPAWN, s->id, 0, sv[1]); /* takes sv[1] */
 }
 
 void wd__slot_on_spawned(wd__slot *s, pid_t pid) {
@@ -246,6 +245,9 @@ static void on_frame(wd__slot *s, const wd__hdr *h, const char *body) {
     retire(s);
   else if (s->state == S_DRAINING && s->inflight == 0)
     wd__slot_close(s);
+  else if (s->state == S_READY && s->inflight == 0 &&
+           p->shutdown == WD_GRACEFUL && p->q_head == NULL)
+    retire(s); /* nothing left to give it */
   else if (wd__slot_can_take(s))
     wd__pool_avail(p, s);
 }
@@ -276,9 +278,12 @@ static void read_results(wd__slot *s) {
       if (len == 0)
         break;
       on_frame(s, &h, s->ibuf.p + s->ibuf.off + WD__HDR_SIZE);
+      /* A callback may have closed the pool or cancelled the head; a
+       * closed slot's buffers are already empty. */
+      if (s->conn == NULL)
+        return;
       wd__buf_consume(&s->ibuf, (size_t)len);
-      /* A callback may have closed the pool or cancelled the head. */
-      if (s->conn == NULL || s->state == S_KILLING)
+      if (s->state == S_KILLING)
         return;
     }
   }
@@ -301,7 +306,9 @@ static void on_io(uv_poll_t *h, int status, int events) {
     wd__fdpoll_set(fp, 0);
     return;
   }
-  if (events & UV_READABLE)
+  if ((events & UV_READABLE) && s->state != S_READY && s->state != S_DRAINING)
+    wd__fdpoll_set(fp, 0); /* a hang-up before SPAWNED: EXITED follows */
+  else if (events & UV_READABLE)
     read_results(s);
 }
 

@@ -195,7 +195,7 @@ static void queue_msg(const wd__zmsg *m, const void *tail) {
 
 /* Sends queued messages without blocking; the supervisor may be busy
  * sending to us, and neither side may wait on the other. */
-static void flush_msgs(void) {
+static void send_msgs(void) {
   while (Z.outq.off < Z.outq.len) {
     uint32_t len;
     memcpy(&len, Z.outq.p + Z.outq.off, sizeof(len));
@@ -207,6 +207,11 @@ static void flush_msgs(void) {
       break; /* EAGAIN: EPOLLOUT brings us back; EPIPE: EOF follows */
     wd__buf_consume(&Z.outq, sizeof(len) + len);
   }
+}
+
+/* send_msgs(), then wait for the socket to be writable if it is full. */
+static void flush_msgs(void) {
+  send_msgs();
   struct epoll_event ev = {EPOLLIN, {.u64 = EV_CTL}};
   if (Z.outq.off < Z.outq.len)
     ev.events |= EPOLLOUT;
@@ -320,6 +325,9 @@ static void spawn(uint32_t id, int sock) {
   epoll_ctl(Z.ep, EPOLL_CTL_ADD, pidfd, &ev);
   r.pid = pid;
   queue_msg(&r, NULL);
+  /* At once, not after the whole burst of SPAWNs: the supervisor gives
+   * this worker its first task while we fork the next one. */
+  send_msgs();
 }
 
 static void worker_died(uint32_t id, int sweep) {

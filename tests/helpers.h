@@ -180,7 +180,7 @@ static inline Suite *one_case_suite(const char *name, TCase *tc) {
 
 static inline int run_suite(Suite *s) {
   SRunner *sr = srunner_create(s);
-  srunner_set_fork_status(sr, CK_FORK);
+  srunner_set_fork_status(sr, getenv("CK_FORK") ? CK_FORK_GETENV : CK_FORK);
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);

@@ -1,6 +1,7 @@
 /* test_cli.c -- the warden program, end to end: exit statuses against
  * timeout(1)'s, tree kills with setsid escapees, joblog + resume after a
  * SIGKILL, JSON, retries, halt, Ctrl-C, bad input.  Drives build/warden. */
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
@@ -278,11 +279,41 @@ START_TEST(run_bad_input) {
 }
 END_TEST
 
+/* A thousand commands at once.  This test process is a child subreaper,
+ * so anything warden left behind would be re-parented to it: after warden
+ * exits it must have no child at all, not even a zombie. */
 START_TEST(run_thousand_at_once) {
+  ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   uint64_t t0 = uv_hrtime();
-  ck_assert_int_eq(sh("seq 500 | %s run -j500 -- sh -c 'sleep 2' x", W), 0);
-  /* Generous: 500 two-second sleeps, all at once, not one after another. */
+  char *o = out_of("seq 1000 | build/warden run -j1000 -N0 --json -- sleep 2 "
+                   "| grep -c '\"status\":\"ok\"'");
+  ck_assert_str_eq(o, "1000\n");
+  free(o);
+  /* Generous: a thousand two-second sleeps at once, not in turns. */
   ck_assert_uint_lt(uv_hrtime() - t0, 60000000000ull);
+  ck_assert_int_eq(count_children(), 0);
+}
+END_TEST
+
+START_TEST(run_max_args) {
+  char *o = out_of("build/warden run -k -N2 -- echo ::: a b c");
+  ck_assert_str_eq(o, "a b\nc\n");
+  free(o);
+  /* '{}' as a word: one argument per input; inside a word: joined. */
+  o = out_of("build/warden run -k -N2 -- sh -c 'echo $# \"$1\" \"$2\"' x {} ::: 'a b' c");
+  ck_assert_str_eq(o, "2 a b c\n");
+  free(o);
+  o = out_of("build/warden run -k -N3 -- echo '<{}>' ::: 1 2 3");
+  ck_assert_str_eq(o, "<1 2 3>\n");
+  free(o);
+  /* -N0: one command per input, none passed (GNU parallel's -N0). */
+  o = out_of("build/warden run -k -N0 --tag -- echo hi ::: x y");
+  ck_assert_str_eq(o, "x\thi\ny\thi\n");
+  free(o);
+  o = out_of("build/warden run -N2 --shell -- 'printf \"[%s]\" {}' ::: \"it's\" b");
+  ck_assert_str_eq(o, "[it's][b]");
+  free(o);
+  ck_assert_int_eq(sh("%s run -N -1 -- true ::: a 2>/dev/null", W), 125);
 }
 END_TEST
 
@@ -302,5 +333,6 @@ int main(void) {
   tcase_add_test(tc, run_sigint_kills_everything);
   tcase_add_test(tc, run_bad_input);
   tcase_add_test(tc, run_thousand_at_once);
+  tcase_add_test(tc, run_max_args);
   return run_suite(one_case_suite("cli", tc));
 }

@@ -39,6 +39,11 @@ static int job_noisy(const void *arg, size_t len, wd_out *out) {
   return wd_out_printf(out, "done");
 }
 
+static int cmp_pid(const void *a, const void *b) {
+  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+  return (x > y) - (x < y);
+}
+
 static void setup(void) {
   wd_register_builtins();
   wd_register("ignore_term", job_ignore_term);
@@ -390,6 +395,50 @@ START_TEST(shutdown_graceful_finishes_queue) {
 }
 END_TEST
 
+/* An idle worker leaves as soon as a graceful shutdown has nothing more
+ * to give it, while another task still runs. */
+START_TEST(shutdown_graceful_retires_idle_workers) {
+  start(2);
+  wd_future *slow = submit("sleep", "3000", 0);
+  wd_future *quick = submit("sleep", "1", 0);
+  ck_assert_int_eq(wd_pool_shutdown(pool, WD_GRACEFUL), 0);
+  ck_assert_int_eq(wd_await(quick), 0);
+  ck_assert_int_eq(wd_future_result(quick)->status, WD_OK);
+  pid_t idle = wd_future_result(quick)->pid;
+  ck_assert(pid_dead_within(idle, 2000));
+  ck_assert(!wd_future_done(slow));
+  ck_assert_int_eq(wd_await(slow), 0);
+  ck_assert_int_eq(wd_future_result(slow)->status, WD_OK);
+  wd_future_release(slow);
+  wd_future_release(quick);
+  finish();
+}
+END_TEST
+
+/* A pool of hundreds of workers asks the zygote for all of them at once;
+ * the control socket holds ten messages: none may be lost. */
+START_TEST(hundreds_of_workers_all_come_up) {
+  enum { N = 300 };
+  start(N);
+  wd_future *f[N];
+  for (int i = 0; i < N; i++)
+    f[i] = submit("sleep", "1500", 0);
+  wd_await_all(f, N);
+  pid_t pids[N];
+  for (int i = 0; i < N; i++) {
+    ck_assert_int_eq(wd_future_result(f[i])->status, WD_OK);
+    pids[i] = wd_future_result(f[i])->pid;
+    wd_future_release(f[i]);
+  }
+  pid_t live[N + 1];
+  ck_assert_uint_eq(wd_pool_pids(pool, live, N + 1), N);
+  qsort(pids, N, sizeof(pid_t), cmp_pid);
+  for (int i = 1; i < N; i++) /* all at once: one task per worker */
+    ck_assert_int_ne(pids[i - 1], pids[i]);
+  finish();
+}
+END_TEST
+
 START_TEST(shutdown_immediate_cancels_all) {
   start(2);
   wd_future *f[6];
@@ -587,6 +636,8 @@ int main(void) {
   tcase_add_test(tc, stderr_tail_is_bounded);
   tcase_add_test(tc, cancel_queued_and_running);
   tcase_add_test(tc, shutdown_graceful_finishes_queue);
+  tcase_add_test(tc, shutdown_graceful_retires_idle_workers);
+  tcase_add_test(tc, hundreds_of_workers_all_come_up);
   tcase_add_test(tc, shutdown_immediate_cancels_all);
   tcase_add_test(tc, destroy_with_tasks_running);
   tcase_add_test(tc, supervisor_sigkill_kills_workers);
