@@ -8,7 +8,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wstrict-prototypes $(WERROR) \
            -Iinclude -MMD -MP
 DEPS    := build/.deps-ok
 PKGS     = $(shell pkg-config --cflags --libs libuv 2>/dev/null)
-LDLIBS  := -lpthread -lm
+LDLIBS  := -lstb -lturbojpeg -lseccomp -lpthread -lm
 # Bind every symbol at start-up (full RELRO): the zygote and each worker
 # inherit a resolved GOT instead of each resolving it again, lazily.
 LDFLAGS += -Wl,-z,now -Wl,-z,relro
@@ -28,12 +28,13 @@ all: $(B)/warden $(B)/libwarden.a examples
 
 $(DEPS): scripts/deps.sh
 	@mkdir -p $(B)
-	@scripts/deps.sh build-essential pkg-config libuv1-dev check libstb-dev
+	@scripts/deps.sh build-essential pkg-config libuv1-dev check libstb-dev \
+	  libturbojpeg0-dev libseccomp-dev
 	@touch $@
 
 $(B)/%.o: %.c $(DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv) -c -o $@ $<
+	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv stb) -c -o $@ $<
 
 $(B)/libwarden.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -43,16 +44,16 @@ $(B)/warden: $(CLI_OBJ) $(B)/libwarden.a
 
 $(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a $(B)/cli/parse.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $$(pkg-config --cflags check libuv) -o $@ $< \
+	$(CC) $(CFLAGS) $$(pkg-config --cflags check libuv stb) -o $@ $< \
 	  $(B)/cli/parse.o $(B)/libwarden.a $$(pkg-config --libs check libuv) $(LDLIBS)
 
 $(B)/examples/%: examples/%.c $(B)/libwarden.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv stb) $(LDFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
 $(B)/bench/%: bench/%.c $(B)/libwarden.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv stb) $(LDFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
 examples: $(EXAMPLES)
 
@@ -61,11 +62,16 @@ test: $(B)/warden $(TESTS) examples
 	  echo "== $$t"; $$t || failed=1; \
 	done; exit $$failed
 
-demo: $(B)/examples/demo
-	$(B)/examples/demo
+# The main job on an embedded default: make a folder of images, thumbnail
+# it on every core (two files are bad on purpose: two failed rows).
+demo: $(B)/warden $(B)/examples/mkimages
+	@$(B)/examples/mkimages $(B)/demo/images
+	@$(B)/warden resize --progress -w 256 -H 256 $(B)/demo/images -o $(B)/demo/thumbs \
+	  || test $$? -le 101
+	@echo "demo: thumbnails in $(B)/demo/thumbs (inputs in $(B)/demo/images)"
 
 bench: all $(BENCHES)
-	@scripts/deps.sh python3 python3-pebble
+	@scripts/deps.sh python3 python3-pebble parallel moreutils
 	bench/run.sh
 
 clean:

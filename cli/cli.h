@@ -14,6 +14,7 @@
 
 int wd_cli_exec(int argc, char **argv);
 int wd_cli_run(int argc, char **argv);
+int wd_cli_resize(int argc, char **argv);
 
 /* Prints "warden CMD: message" to stderr and returns WD_EXIT_FAILURE. */
 int wd_cli_fail(const char *cmd, const char *fmt, ...)

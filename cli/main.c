@@ -11,6 +11,7 @@ static const char usage[] =
     "Commands:\n"
     "  exec   run one command with a deadline (a stricter timeout(1))\n"
     "  run    run many commands, N at a time (xargs -P / GNU parallel)\n"
+    "  resize resize a batch of images on every core, sandboxed\n"
     "\n"
     "  -h, --help     show this help;  warden COMMAND --help for a command's\n"
     "  -V, --version  show the version\n";
@@ -47,6 +48,8 @@ int main(int argc, char **argv) {
     return wd_cli_exec(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0)
     return wd_cli_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "resize") == 0)
+    return wd_cli_resize(argc - 1, argv + 1);
   fprintf(stderr, "warden: unknown command '%s'\n\n%s", cmd, usage);
   return WD_EXIT_FAILURE;
 }

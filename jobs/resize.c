@@ -1,0 +1,438 @@
+/* resize.c -- the "resize" job (see resize.h).
+ *
+ * Decoding: JPEG goes through libjpeg-turbo, which decodes straight to a
+ * reduced size with DCT scaling (1/2, 1/4, 1/8): the smallest size at
+ * least twice the target, so the final filter still has pixels to work
+ * with.  Every other format -- and a JPEG libjpeg-turbo refuses -- goes
+ * through stb_image.  Dimensions are checked from the header before any
+ * pixel is decoded.  Then stb_image_resize (sRGB-correct, alpha-aware),
+ * EXIF orientation for JPEG, and stb_image_write into memory.
+ *
+ * Hostile input: the first call locks the worker down for good -- no new
+ * privileges, and a seccomp filter that kills the process on any system
+ * call but memory management, reading its socket, writing its result and
+ * stderr tail, and the pool's own bookkeeping.  A worker of a resize pool
+ * runs resize tasks only.  The pool adds the memory limit (RLIMIT_AS), a
+ * CPU limit and the deadline. */
+#include <errno.h>
+#include <malloc.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <turbojpeg.h>
+
+#include "resize.h"
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+#include <stb_image_write.h>
+
+typedef struct {
+  int32_t error;
+  uint32_t in_w, in_h, out_w, out_h, format, message_len, pad;
+  uint64_t len;
+} res_wire;
+
+int wd_img_encode(wd__buf *b, const wd_img_req *r, const void *file,
+                  size_t len) {
+  if (wd_out_append(b, r, sizeof(*r)) || wd_out_append(b, file, len))
+    return UV_ENOMEM;
+  return 0;
+}
+
+int wd_img_decode(const void *data, size_t len, wd_img_res *r) {
+  res_wire w;
+  if (len < sizeof(w))
+    return UV_EPROTO;
+  memcpy(&w, data, sizeof(w));
+  if (w.message_len > len - sizeof(w) || w.len != len - sizeof(w) - w.message_len)
+    return UV_EPROTO;
+  r->error = w.error;
+  r->in_w = w.in_w, r->in_h = w.in_h, r->out_w = w.out_w, r->out_h = w.out_h;
+  r->format = w.format;
+  r->message = (const char *)data + sizeof(w);
+  r->message_len = w.message_len;
+  r->data = (const unsigned char *)r->message + w.message_len;
+  r->len = (size_t)w.len;
+  return 0;
+}
+
+const char *wd_img_error_name(int error) {
+  static const char *const names[] = {"ok", "corrupt", "unsupported",
+                                      "too large", "memory limit", "encode"};
+  return error >= 0 && error <= WD_IMG_ENCODE ? names[error] : "error";
+}
+
+const char *wd_img_sniff(const unsigned char *p, size_t n) {
+  if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF)
+    return "jpeg";
+  if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
+    return "png";
+  if (n >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0))
+    return "gif";
+  if (n >= 26 && p[0] == 'B' && p[1] == 'M')
+    return "bmp";
+  if (n >= 4 && memcmp(p, "8BPS", 4) == 0)
+    return "psd";
+  if ((n >= 10 && memcmp(p, "#?RADIANCE", 10) == 0) ||
+      (n >= 6 && memcmp(p, "#?RGBE", 6) == 0))
+    return "hdr";
+  if (n >= 3 && p[0] == 'P' && (p[1] == '5' || p[1] == '6') &&
+      (p[2] == ' ' || p[2] == '\n' || p[2] == '\r' || p[2] == '\t'))
+    return "pnm";
+  if (n >= 4 && memcmp(p, "\x53\x80\xF6\x34", 4) == 0)
+    return "pic";
+  return NULL;
+}
+
+/* ---- the sandbox ----------------------------------------------------------- */
+
+static int lock_down(void) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return -1;
+  scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
+  if (f == NULL)
+    return -1;
+  static const int any_fd[] = {
+      SCMP_SYS(brk),          SCMP_SYS(mmap),         SCMP_SYS(munmap),
+      SCMP_SYS(mremap),       SCMP_SYS(madvise),      SCMP_SYS(mprotect),
+      SCMP_SYS(exit),         SCMP_SYS(exit_group),   SCMP_SYS(rt_sigreturn),
+      SCMP_SYS(rt_sigprocmask), SCMP_SYS(clock_gettime), SCMP_SYS(getpid),
+      SCMP_SYS(gettid),       SCMP_SYS(futex),
+      /* the worker loop: per-task CPU limit, sweeping children */
+      SCMP_SYS(getrusage),    SCMP_SYS(prlimit64),    SCMP_SYS(getrlimit),
+      SCMP_SYS(setrlimit),    SCMP_SYS(waitid),
+  };
+  int rc = 0;
+  for (size_t i = 0; i < sizeof(any_fd) / sizeof(any_fd[0]); i++)
+    rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, any_fd[i], 0);
+  /* Its socket (fd 3) in and out; its stderr memfd (fd 2). */
+  rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(recvfrom), 1,
+                         SCMP_A0(SCMP_CMP_EQ, WD__FD_SOCK));
+  rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(read), 1,
+                         SCMP_A0(SCMP_CMP_EQ, WD__FD_SOCK));
+  rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
+                         SCMP_A0(SCMP_CMP_EQ, WD__FD_SOCK));
+  static const int stderr_calls[] = {SCMP_SYS(write), SCMP_SYS(lseek),
+                                     SCMP_SYS(pread64), SCMP_SYS(ftruncate)};
+  for (size_t i = 0; i < sizeof(stderr_calls) / sizeof(stderr_calls[0]); i++)
+    rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, stderr_calls[i], 1,
+                           SCMP_A0(SCMP_CMP_EQ, 2));
+  if (rc == 0)
+    rc = seccomp_load(f);
+  seccomp_release(f);
+  return rc;
+}
+
+/* ---- EXIF orientation (JPEG) --------------------------------------------- */
+
+static unsigned rd16(const unsigned char *p, int le) {
+  return le ? p[0] | p[1] << 8 : p[0] << 8 | p[1];
+}
+static uint32_t rd32(const unsigned char *p, int le) {
+  return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                  (uint32_t)p[3] << 24
+            : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+                  (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* The Orientation tag (0x0112) of IFD0 in the APP1 Exif segment: 1-8, or 1
+ * when there is none or it is malformed.  Every read is bounds-checked. */
+static int exif_orientation(const unsigned char *p, size_t n) {
+  size_t i = 2;
+  while (i + 4 <= n && p[i] == 0xFF) {
+    unsigned marker = p[i + 1];
+    size_t seg = rd16(p + i + 2, 0);
+    if (marker == 0xDA || marker == 0xD9 || seg < 2 || i + 2 + seg > n)
+      break;
+    const unsigned char *s = p + i + 4;
+    size_t len = seg - 2;
+    if (marker == 0xE1 && len >= 14 && memcmp(s, "Exif\0\0", 6) == 0) {
+      const unsigned char *t = s + 6;
+      size_t tl = len - 6;
+      int le = t[0] == 'I' && t[1] == 'I';
+      if (!le && !(t[0] == 'M' && t[1] == 'M'))
+        return 1;
+      uint32_t ifd = rd32(t + 4, le);
+      if (ifd > tl - 2)
+        return 1;
+      unsigned count = rd16(t + ifd, le);
+      for (unsigned k = 0; k < count; k++) {
+        size_t e = ifd + 2 + (size_t)k * 12;
+        if (e + 12 > tl)
+          return 1;
+        if (rd16(t + e, le) == 0x0112) {
+          unsigned v = rd16(t + e + 8, le);
+          return v >= 1 && v <= 8 ? (int)v : 1;
+        }
+      }
+      return 1;
+    }
+    i += 2 + seg;
+  }
+  return 1;
+}
+
+/* Turns (w, h) pixels as stored into pixels as meant to be seen. */
+static unsigned char *orient(const unsigned char *src, int w, int h, int ch,
+                             int o, int *ow, int *oh) {
+  int swap = o >= 5;
+  *ow = swap ? h : w;
+  *oh = swap ? w : h;
+  unsigned char *dst = malloc((size_t)w * h * ch);
+  if (dst == NULL)
+    return NULL;
+  for (int dy = 0; dy < *oh; dy++)
+    for (int dx = 0; dx < *ow; dx++) {
+      int sx, sy;
+      switch (o) {
+      case 2: sx = w - 1 - dx, sy = dy; break;
+      case 3: sx = w - 1 - dx, sy = h - 1 - dy; break;
+      case 4: sx = dx, sy = h - 1 - dy; break;
+      case 5: sx = dy, sy = dx; break;
+      case 6: sx = dy, sy = h - 1 - dx; break;
+      case 7: sx = w - 1 - dy, sy = h - 1 - dx; break;
+      case 8: sx = w - 1 - dy, sy = dx; break;
+      default: sx = dx, sy = dy; break;
+      }
+      memcpy(dst + ((size_t)dy * *ow + dx) * ch, src + ((size_t)sy * w + sx) * ch, ch);
+    }
+  return dst;
+}
+
+/* ---- the job ------------------------------------------------------------ */
+
+/* The size that fits (w, h) in the box, keeping the aspect ratio. */
+static void fit(const wd_img_req *r, int w, int h, int *ow, int *oh) {
+  double s = 0;
+  if (r->width)
+    s = (double)r->width / w;
+  if (r->height && (s == 0 || (double)r->height / h < s))
+    s = (double)r->height / h;
+  if (s == 0 || (s > 1 && !r->upscale))
+    s = 1;
+  *ow = (int)(w * s + 0.5);
+  *oh = (int)(h * s + 0.5);
+  if (*ow < 1)
+    *ow = 1;
+  if (*oh < 1)
+    *oh = 1;
+}
+
+typedef struct {
+  unsigned char *px; /* malloc'd or stb's */
+  int w, h, ch;
+  int from_stb;
+} image;
+
+static void image_free(image *im) {
+  if (im->from_stb)
+    stbi_image_free(im->px);
+  else
+    free(im->px);
+  im->px = NULL;
+}
+
+/* libjpeg-turbo, scaled while decoding.  0, or -1 to fall back to stb. */
+static int decode_jpeg(const unsigned char *p, size_t n, int tw, int th,
+                       image *im, int *err, char *msg, size_t msgn) {
+  tjhandle tj = tjInitDecompress();
+  if (tj == NULL)
+    return -1;
+  int w, h, sub, cs, rc = -1;
+  if (tjDecompressHeader3(tj, p, (unsigned long)n, &w, &h, &sub, &cs) != 0 ||
+      cs == TJCS_CMYK || cs == TJCS_YCCK)
+    goto out;
+  int nsf;
+  tjscalingfactor *sf = tjGetScalingFactors(&nsf);
+  tjscalingfactor best = {1, 1};
+  for (int i = 0; sf && i < nsf; i++) {
+    if (sf[i].num > sf[i].denom)
+      continue; /* only ever smaller */
+    int sw = TJSCALED(w, sf[i]), sh = TJSCALED(h, sf[i]);
+    if (sw >= 2 * tw && sh >= 2 * th && sw < TJSCALED(w, best))
+      best = sf[i];
+  }
+  int ch = cs == TJCS_GRAY ? 1 : 3;
+  int sw = TJSCALED(w, best), sh = TJSCALED(h, best);
+  im->px = malloc((size_t)sw * sh * ch);
+  if (im->px == NULL) {
+    *err = WD_IMG_NOMEM;
+    snprintf(msg, msgn, "out of memory for %dx%d pixels", sw, sh);
+    rc = 0;
+    goto out;
+  }
+  im->w = sw, im->h = sh, im->ch = ch, im->from_stb = 0;
+  if (tjDecompress2(tj, p, (unsigned long)n, im->px, sw, 0, sh,
+                    ch == 1 ? TJPF_GRAY : TJPF_RGB, TJFLAG_FASTDCT) != 0) {
+    /* A warning leaves a usable image, except a file that simply ends. */
+    const char *e = tjGetErrorStr2(tj);
+    if (tjGetErrorCode(tj) == TJERR_FATAL || strstr(e, "Premature end")) {
+      *err = WD_IMG_CORRUPT;
+      snprintf(msg, msgn, "%s", e);
+      image_free(im);
+    }
+  }
+  rc = 0;
+out:
+  tjDestroy(tj);
+  return rc;
+}
+
+static int decode_stb(const unsigned char *p, size_t n, image *im, int *err,
+                      char *msg, size_t msgn) {
+  int w, h, ch;
+  im->px = stbi_load_from_memory(p, (int)n, &w, &h, &ch, 0);
+  if (im->px == NULL) {
+    const char *why = stbi_failure_reason();
+    why = why && *why ? why : "truncated or corrupt data";
+    *err = strcmp(why, "outofmem") == 0           ? WD_IMG_NOMEM
+           : strcmp(why, "too large") == 0        ? WD_IMG_TOO_LARGE
+           : strcmp(why, "unknown image type") == 0 ? WD_IMG_UNSUPPORTED
+                                                   : WD_IMG_CORRUPT;
+    snprintf(msg, msgn, "%s", why);
+    return -1;
+  }
+  im->w = w, im->h = h, im->ch = ch, im->from_stb = 1;
+  return 0;
+}
+
+/* JPEG has no alpha: composite over white. */
+static void flatten(image *im) {
+  if (im->ch != 2 && im->ch != 4)
+    return;
+  int c = im->ch - 1;
+  size_t npx = (size_t)im->w * im->h;
+  for (size_t i = 0; i < npx; i++) {
+    const unsigned char *s = im->px + i * im->ch;
+    unsigned a = s[c];
+    for (int k = 0; k < c; k++)
+      im->px[i * c + k] = (unsigned char)((s[k] * a + 255 * (255 - a) + 127) / 255);
+  }
+  im->ch = c;
+}
+
+static void put(void *ctx, void *data, int size) {
+  wd_out_append(ctx, data, (size_t)size);
+}
+
+static int job_resize(const void *arg, size_t len, wd_out *out) {
+  static int locked;
+  if (!locked) {
+    /* Warm buffers: freed memory stays in the heap for the next image. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    if (lock_down() != 0)
+      return wd_out_printf(out, "resize: cannot install the sandbox"), 1;
+    locked = 1;
+  }
+  wd_img_req r;
+  if (len < sizeof(r))
+    return wd_out_printf(out, "resize: malformed request"), 1;
+  memcpy(&r, arg, sizeof(r));
+  const unsigned char *p = (const unsigned char *)arg + sizeof(r);
+  size_t n = len - sizeof(r);
+  res_wire w = {0};
+  char msg[256] = "";
+  image im = {0};
+  size_t at = out->len;
+  if (wd_out_reserve(out, sizeof(w)) == NULL)
+    return 1;
+  int err = WD_IMG_OK;
+  int iw = 0, ih = 0, ich = 0;
+  int is_jpeg = n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF;
+  if (n == 0) {
+    err = WD_IMG_CORRUPT;
+    snprintf(msg, sizeof(msg), "empty file");
+  } else if (n > INT32_MAX) {
+    err = WD_IMG_TOO_LARGE;
+    snprintf(msg, sizeof(msg), "file of %zu bytes", n);
+  } else if (!stbi_info_from_memory(p, (int)n, &iw, &ih, &ich)) {
+    const char *why = stbi_failure_reason();
+    err = wd_img_sniff(p, n) ? WD_IMG_CORRUPT : WD_IMG_UNSUPPORTED;
+    snprintf(msg, sizeof(msg), "%s",
+             err == WD_IMG_UNSUPPORTED ? "not an image this decoder reads"
+             : why && *why             ? why
+                                       : "truncated or corrupt header");
+  } else if ((uint64_t)iw * (uint64_t)ih > r.max_pixels) {
+    err = WD_IMG_TOO_LARGE;
+    snprintf(msg, sizeof(msg), "%dx%d is more than %llu pixels", iw, ih,
+             (unsigned long long)r.max_pixels);
+  }
+  int o = is_jpeg && !err ? exif_orientation(p, n) : 1;
+  int tw = 0, th = 0; /* the output, as seen */
+  if (!err) {
+    w.in_w = (uint32_t)(o >= 5 ? ih : iw);
+    w.in_h = (uint32_t)(o >= 5 ? iw : ih);
+    fit(&r, (int)w.in_w, (int)w.in_h, &tw, &th);
+    int sw = o >= 5 ? th : tw, sh = o >= 5 ? tw : th; /* as stored */
+    if (!(is_jpeg && decode_jpeg(p, n, sw, sh, &im, &err, msg, sizeof(msg)) == 0))
+      decode_stb(p, n, &im, &err, msg, sizeof(msg));
+    if (!err && im.px) {
+      unsigned char *dst = malloc((size_t)sw * sh * im.ch);
+      int alpha = im.ch == 4 ? 3 : im.ch == 2 ? 1 : STBIR_ALPHA_CHANNEL_NONE;
+      if (dst == NULL ||
+          !stbir_resize_uint8_srgb(im.px, im.w, im.h, 0, dst, sw, sh, 0, im.ch,
+                                   alpha, 0)) {
+        free(dst);
+        err = WD_IMG_NOMEM;
+        snprintf(msg, sizeof(msg), "cannot resize to %dx%d", sw, sh);
+      } else {
+        image_free(&im);
+        im.px = dst, im.w = sw, im.h = sh, im.from_stb = 0;
+      }
+    }
+    if (!err && o != 1) {
+      int ow, oh;
+      unsigned char *rot = orient(im.px, im.w, im.h, im.ch, o, &ow, &oh);
+      if (rot == NULL) {
+        err = WD_IMG_NOMEM;
+        snprintf(msg, sizeof(msg), "out of memory");
+      } else {
+        image_free(&im);
+        im.px = rot, im.w = ow, im.h = oh;
+      }
+    }
+  }
+  if (!err) {
+    w.format = r.format == WD_IMG_SAME ? (is_jpeg ? WD_IMG_JPG : WD_IMG_PNG) : r.format;
+    w.out_w = (uint32_t)im.w;
+    w.out_h = (uint32_t)im.h;
+    size_t before = out->len;
+    int ok;
+    if (w.format == WD_IMG_JPG) {
+      flatten(&im);
+      ok = stbi_write_jpg_to_func(put, out, im.w, im.h, im.ch, im.px,
+                                  r.quality ? (int)r.quality : 85);
+    } else {
+      ok = stbi_write_png_to_func(put, out, im.w, im.h, im.ch, im.px, 0);
+    }
+    if (!ok) {
+      out->len = before;
+      err = WD_IMG_ENCODE;
+      snprintf(msg, sizeof(msg), "cannot encode");
+    }
+    w.len = out->len - before;
+  }
+  if (im.px)
+    image_free(&im);
+  if (err) {
+    w.len = 0;
+    out->len = at + sizeof(w);
+    w.message_len = (uint32_t)strlen(msg);
+    wd_out_append(out, msg, w.message_len);
+  } else {
+    /* The message goes before the data: move the data up to make room. */
+    w.message_len = 0;
+  }
+  w.error = err;
+  memcpy(out->p + at, &w, sizeof(w));
+  return 0;
+}
+
+int wd_register_resize_job(void) {
+  int err = wd_register("resize", job_resize);
+  return err == UV_EEXIST ? 0 : err;
+}
