@@ -92,7 +92,7 @@ static int has_ext(const char *path, const char *ext) {
 
 /* The first bytes of the file, sniffed; TGA has no magic, so its name. */
 static const char *sniff_file(const char *path) {
-  unsigned char head[16];
+  unsigned char head[32];
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0)
     return NULL;

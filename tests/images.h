@@ -37,6 +37,7 @@ static inline int write_file(const char *path, const void *data, size_t n) {
 }
 
 static inline void *read_file(const char *path, size_t *n) {
+  *n = 0;
   FILE *f = fopen(path, "rb");
   if (f == NULL)
     return NULL;

@@ -84,6 +84,9 @@ START_TEST(sizes_formats_and_orientation) {
   make_png(path(in, "gray.png"), 300, 200, 1);
   make_png16(path(in, "deep.png"), 640, 480);
   make_jpeg(path(in, "small.jpg"), 100, 50, 3, 90);
+  unsigned char *px = pattern(320, 240, 3, 1); /* BMP: found by content too */
+  ck_assert(stbi_write_bmp(path(in, "old.bmp"), 320, 240, 3, px));
+  free(px);
   ck_assert_int_eq(mkdir(path(in, "sub"), 0777), 0);
   make_png(path(in, "sub/nested.png"), 400, 400, 3);
   ck_assert_int_eq(sh("build/warden resize -w 256 -H 256 %s -o %s 2>/dev/null", in, out), 0);
@@ -101,6 +104,8 @@ START_TEST(sizes_formats_and_orientation) {
   ck_assert(w == 256 && h == 192 && ch == 3);
   dims(path(out, "small.jpg"), &w, &h, &ch); /* never upscaled */
   ck_assert(w == 100 && h == 50);
+  dims(path(out, "old.png"), &w, &h, &ch);
+  ck_assert(w == 256 && h == 192);
   dims(path(out, "sub/nested.png"), &w, &h, &ch); /* relative path kept */
   ck_assert(w == 256 && h == 256);
   /* --upscale, and --format jpg from a PNG with alpha (flattened). */
@@ -126,7 +131,7 @@ START_TEST(hostile_inputs_cost_one_row_each) {
   write_file(path(in, "notes.txt"), "not an image\n", 13);
   int rc = sh("build/warden resize --json -w 128 %s/* -o %s > %s 2>/dev/null", in, out,
               path(dir, "rows.json"));
-  size_t n;
+  size_t n = 0;
   char *all = read_file(path(dir, "rows.json"), &n);
   ck_assert_int_eq(count_rows(all), 9);
   ck_assert_str_eq(status_of(all, "good.jpg"), "ok");
@@ -159,7 +164,7 @@ START_TEST(resume_and_bad_usage) {
   unlink(path(out, "p4.png"));
   ck_assert_int_eq(sh("build/warden resize --resume --json -w 64 %s -o %s > %s 2>/dev/null", in,
                       out, path(dir, "rows.json")), 0);
-  size_t n;
+  size_t n = 0;
   char *all = read_file(path(dir, "rows.json"), &n);
   ck_assert_int_eq(count_rows(all), 2); /* exactly the missing ones */
   ck_assert_str_eq(status_of(all, "p2.png"), "ok");
@@ -201,7 +206,7 @@ START_TEST(sandboxed_and_loops_cut_off) {
   wd_pool_options o = {.workers = 2, .memory_limit = 1u << 30};
   ck_assert_int_eq(wd_pool_new(&loop, &o, &pool), 0);
   make_png(path(in, "a.png"), 400, 300, 3);
-  size_t n;
+  size_t n = 0;
   void *file = read_file(path(in, "a.png"), &n);
   wd_img_req req = {.width = 100, .quality = 85, .max_pixels = 100000000};
   wd__buf b = {0};
