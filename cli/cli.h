@@ -20,6 +20,14 @@ int wd_cli_resize(int argc, char **argv);
 int wd_cli_fail(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* GNU parallel's joblog: opens FILE for appending (writing the header
+ * when it is empty); an fd or a negative errno. */
+int wd_cli_joblog_open(const char *path);
+/* Appends one line with a single write(); does nothing if fd < 0. */
+void wd_cli_joblog_line(int fd, const char *cmd, size_t seq, double start,
+                        double runtime, long long sent, size_t received,
+                        int exitval, int sig, const char *command);
+
 /* The status a shell would report for a command result: its exit code, or
  * 128 + the signal that killed it. */
 int wd_cli_status(const wd_cmd_result *r);

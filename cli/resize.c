@@ -278,15 +278,8 @@ static void row(size_t i, const char *status, const char *error, const wd_img_re
     fprintf(stderr, "warden resize: %s: %s%s%s\n", m->path, status,
             strcmp(status, error) ? ": " : "", strcmp(status, error) ? error : "");
   }
-  if (S.logfd >= 0) {
-    char *line;
-    int n = asprintf(&line, "%zu\t:\t%.3f\t%.3f\t%lld\t%zu\t%d\t%d\t%s\n", i + 1,
-                     m->started, ms / 1000, (long long)m->size,
+  wd_cli_joblog_line(S.logfd, "resize", i + 1, m->started, ms / 1000, (long long)m->size,
                      res && !error ? res->len : 0, error ? 1 : 0, 0, m->path);
-    if (n > 0 && write(S.logfd, line, (size_t)n) != n)
-      fprintf(stderr, "warden resize: cannot write joblog: %s\n", strerror(errno));
-    free(line);
-  }
 }
 
 static void progress(void) {
@@ -539,17 +532,8 @@ int wd_cli_resize(int argc, char **argv) {
       S.todo++;
     }
   }
-  if (S.joblog) {
-    S.logfd = open(S.joblog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    struct stat st;
-    if (S.logfd < 0)
-      return wd_cli_fail("resize", "joblog %s: %s", S.joblog, strerror(errno));
-    static const char hdr[] =
-        "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
-    if (fstat(S.logfd, &st) == 0 && st.st_size == 0 &&
-        write(S.logfd, hdr, sizeof(hdr) - 1) < 0)
-      return wd_cli_fail("resize", "joblog %s: %s", S.joblog, strerror(errno));
-  }
+  if (S.joblog && (S.logfd = wd_cli_joblog_open(S.joblog)) < 0)
+    return wd_cli_fail("resize", "joblog %s: %s", S.joblog, strerror(-S.logfd));
   if (S.todo == 0) {
     fprintf(stderr, "warden resize: all %zu outputs exist already\n", S.n);
     return 0;

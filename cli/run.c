@@ -301,15 +301,8 @@ static void log_job(size_t i, const outcome *o, double runtime) {
     return;
   job *j = &R.jobs_v[i];
   size_t recv = o->have_output ? o->cr.out_len + o->cr.err_len : 0;
-  char *line = NULL;
-  int n = asprintf(&line, "%zu\t:\t%.3f\t%.3f\t0\t%zu\t%d\t%d\t%s\n", i + 1,
-                   j->started, runtime, recv, o->signal ? -1 : o->exit_code,
-                   o->signal, j->shown);
-  /* One write to an O_APPEND file: the line is whole in the file the
-   * moment it returns, whatever happens to us next. */
-  if (n > 0 && write(R.logfd, line, (size_t)n) != n)
-    fprintf(stderr, "warden run: cannot write joblog: %s\n", strerror(errno));
-  free(line);
+  wd_cli_joblog_line(R.logfd, "run", i + 1, j->started, runtime, 0, recv,
+                     o->signal ? -1 : o->exit_code, o->signal, j->shown);
 }
 
 static void progress(void) {
@@ -539,17 +532,8 @@ static int open_joblog(void) {
     if (f)
       fclose(f);
   }
-  R.logfd = open(R.joblog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (R.logfd < 0)
-    return -errno;
-  struct stat st;
-  if (fstat(R.logfd, &st) == 0 && st.st_size == 0) {
-    static const char hdr[] =
-        "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
-    if (write(R.logfd, hdr, sizeof(hdr) - 1) < 0)
-      return -errno;
-  }
-  return 0;
+  R.logfd = wd_cli_joblog_open(R.joblog);
+  return R.logfd < 0 ? R.logfd : 0;
 }
 
 /* ---- options ------------------------------------------------------------ */

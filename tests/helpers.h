@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,18 @@ static inline int count_fds(void) {
     n += e->d_name[0] != '.';
   closedir(d);
   return n - 1; /* the DIR's own fd */
+}
+
+/* Runs a shell command line; its exit status (128+N if killed by N). */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static int sh(const char *fmt, ...) {
+  char cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof(cmd), fmt, ap);
+  va_end(ap);
+  int st = system(cmd);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* Live or zombie children of this process, from the kernel's own list. */
