@@ -20,6 +20,12 @@ int wd_cli_resize(int argc, char **argv);
 int wd_cli_fail(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* "invalid value 'ARG' for --NAME", NAME found in opts by its val c;
+ * returns WD_EXIT_FAILURE. */
+struct option;
+int wd_cli_bad_value(const char *cmd, const struct option *opts, int c,
+                     const char *arg);
+
 /* GNU parallel's joblog: opens FILE for appending (writing the header
  * when it is empty); an fd or a negative errno. */
 int wd_cli_joblog_open(const char *path);

@@ -1,6 +1,7 @@
 /* main.c -- the warden program: dispatch to a subcommand. */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,15 @@ int wd_cli_fail(const char *cmd, const char *fmt, ...) {
 
 int wd_cli_status(const wd_cmd_result *r) {
   return r->signal ? 128 + r->signal : r->exit_code;
+}
+
+int wd_cli_bad_value(const char *cmd, const struct option *opts, int c,
+                     const char *arg) {
+  const char *name = "?";
+  for (const struct option *o = opts; o->name; o++)
+    if (o->val == c)
+      name = o->name;
+  return wd_cli_fail(cmd, "invalid value '%s' for --%s", arg, name);
 }
 
 int wd_cli_joblog_open(const char *path) {

@@ -501,13 +501,8 @@ int wd_cli_resize(int argc, char **argv) {
     case 'h': fputs(usage, stdout); return 0;
     default: fputs("Try 'warden resize --help'.\n", stderr); return WD_EXIT_FAILURE;
     }
-    if (bad) {
-      const char *name = "?";
-      for (const struct option *o = opts; o->name; o++)
-        if (o->val == c)
-          name = o->name;
-      return wd_cli_fail("resize", "invalid value '%s' for --%s", optarg, name);
-    }
+    if (bad)
+      return wd_cli_bad_value("resize", opts, c, optarg);
   }
   if (S.outdir == NULL)
     return wd_cli_fail("resize", "missing -o OUTDIR (try 'warden resize --help')");

@@ -635,13 +635,8 @@ int wd_cli_run(int argc, char **argv) {
     case 'h': fputs(usage, stdout); return 0;
     default: fputs("Try 'warden run --help'.\n", stderr); return WD_EXIT_FAILURE;
     }
-    if (bad) {
-      const char *name = "?";
-      for (const struct option *o = opts; o->name; o++)
-        if (o->val == c)
-          name = o->name;
-      return wd_cli_fail("run", "invalid value '%s' for --%s", optarg, name);
-    }
+    if (bad)
+      return wd_cli_bad_value("run", opts, c, optarg);
   }
   if ((R.resume || R.resume_failed) && !R.joblog)
     return wd_cli_fail("run", "--resume needs --joblog FILE");

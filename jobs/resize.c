@@ -418,14 +418,11 @@ static int job_resize(const void *arg, size_t len, wd_out *out) {
   }
   if (im.px)
     image_free(&im);
-  if (err) {
+  if (err) { /* a message instead of data: drop what was encoded */
     w.len = 0;
     out->len = at + sizeof(w);
     w.message_len = (uint32_t)strlen(msg);
     wd_out_append(out, msg, w.message_len);
-  } else {
-    /* The message goes before the data: move the data up to make room. */
-    w.message_len = 0;
   }
   w.error = err;
   memcpy(out->p + at, &w, sizeof(w));

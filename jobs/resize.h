@@ -30,7 +30,6 @@ typedef struct {
   uint32_t format;        /* WD_IMG_SAME / JPG / PNG */
   uint32_t quality;       /* JPEG quality, 1-100 */
   uint32_t upscale;       /* enlarge images smaller than the box */
-  uint32_t sandbox;       /* install the seccomp filter (always, but tests) */
   uint64_t max_pixels;    /* refuse images with more before decoding */
 } wd_img_req;
 

@@ -171,7 +171,7 @@ START_TEST(resume_and_bad_usage) {
   ck_assert_int_eq(sh("build/warden resize -f tiff %s -o %s 2>/dev/null", in, out), 125);
   ck_assert_int_eq(sh("build/warden resize %s/nonexistent -o %s 2>/dev/null", in, out), 125);
   ck_assert_int_eq(sh("build/warden resize --max-pixels lots %s -o %s 2>/dev/null", in, out), 125);
-  /* An output directory that cannot be written: every row fails, cleanly. */
+  /* An output directory that cannot be made: a clear error before any work. */
   ck_assert_int_eq(sh("build/warden resize -w 64 %s -o /proc/warden-out 2>/dev/null", in), 125);
 }
 END_TEST
