@@ -93,7 +93,7 @@ static int has_ext(const char *path, const char *ext) {
 /* The first bytes of the file, sniffed; TGA has no magic, so its name. */
 static const char *sniff_file(const char *path) {
   unsigned char head[32];
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return NULL;
   ssize_t n = read(fd, head, sizeof(head));
@@ -127,7 +127,8 @@ static void add(const char *path, const char *rel_in, off_t size, int is_jpeg) {
   m->is_jpeg = is_jpeg;
 }
 
-/* A directory, recursively: regular files that look like images.  rel is
+/* A directory, recursively: regular files that look like images (symlinks
+ * to files are followed, symlinks to directories are not, so no loop).  rel is
  * the path under the directory the user named. */
 static int walk(const char *dir, const char *rel) {
   DIR *d = opendir(dir);
@@ -272,7 +273,11 @@ static void row(size_t i, const char *status, const char *error, const wd_img_re
       printf(",\"width_out\":%u,\"height_out\":%u", res->out_w, res->out_h);
     else
       printf(",\"width_out\":null,\"height_out\":null");
-    printf(",\"duration_ms\":%.1f}\n", ms);
+    printf(",\"duration_ms\":%.1f", ms);
+    if (res && res->peak_rss_kb)
+      printf(",\"worker_peak_rss_kb\":%u}\n", res->peak_rss_kb);
+    else
+      printf(",\"worker_peak_rss_kb\":null}\n");
     fflush(stdout);
   } else if (error) {
     fprintf(stderr, "warden resize: %s: %s%s%s\n", m->path, status,

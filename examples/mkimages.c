@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
     n += make_png(p, 1240, 1754, 1) == 0;
   }
   snprintf(p, sizeof(p), "%s/web/hdr-16bit.png", d);
-  n += make_png16(p, 1024, 768) == 0;
+  n += make_png16(p, 1024, 768, 3) == 0;
   unsigned char *px = pattern(640, 480, 3, 7);
   snprintf(p, sizeof(p), "%s/web/old.bmp", d);
   n += stbi_write_bmp(p, 640, 480, 3, px) != 0;

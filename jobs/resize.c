@@ -3,10 +3,14 @@
  * Decoding: JPEG goes through libjpeg-turbo, which decodes straight to a
  * reduced size with DCT scaling (1/2, 1/4, 1/8): the smallest size at
  * least twice the target, so the final filter still has pixels to work
- * with.  Every other format -- and a JPEG libjpeg-turbo refuses -- goes
- * through stb_image.  Dimensions are checked from the header before any
- * pixel is decoded.  Then stb_image_resize (sRGB-correct, alpha-aware),
- * EXIF orientation for JPEG, and stb_image_write into memory.
+ * with.  PNG goes through libspng a row at a time, each row folded at
+ * once into an image shrunk by a whole factor (a box filter in linear
+ * light, alpha-weighted): a 5120x2880 PNG never exists whole in memory.
+ * Every other format -- and a JPEG libjpeg-turbo refuses -- goes through
+ * stb_image, then the same shrink.  Dimensions are checked from the
+ * header before any pixel is decoded.  Then stb_image_resize
+ * (sRGB-correct, alpha-aware) to the exact size, EXIF orientation for
+ * JPEG, and stb_image_write into memory.
  *
  * Hostile input: the first call locks the worker down for good -- no new
  * privileges, and a seccomp filter that kills the process on any system
@@ -16,11 +20,14 @@
  * CPU limit and the deadline. */
 #include <errno.h>
 #include <malloc.h>
+#include <math.h>
 #include <seccomp.h>
+#include <spng.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <turbojpeg.h>
 
 #include "resize.h"
@@ -31,7 +38,7 @@
 
 typedef struct {
   int32_t error;
-  uint32_t in_w, in_h, out_w, out_h, format, message_len, pad;
+  uint32_t in_w, in_h, out_w, out_h, format, message_len, peak_rss_kb;
   uint64_t len;
 } res_wire;
 
@@ -52,6 +59,7 @@ int wd_img_decode(const void *data, size_t len, wd_img_res *r) {
   r->error = w.error;
   r->in_w = w.in_w, r->in_h = w.in_h, r->out_w = w.out_w, r->out_h = w.out_h;
   r->format = w.format;
+  r->peak_rss_kb = w.peak_rss_kb;
   r->message = (const char *)data + sizeof(w);
   r->message_len = w.message_len;
   r->data = (const unsigned char *)r->message + w.message_len;
@@ -221,6 +229,112 @@ static void fit(const wd_img_req *r, int w, int h, int *ow, int *oh) {
     *oh = 1;
 }
 
+/* ---- shrinking by a whole factor, a row at a time -------------------------
+ * Each k x k block of input becomes one pixel: the mean in linear light
+ * (colour weighted by alpha, so transparent pixels do not bleed their
+ * colour).  It runs as rows arrive from the decoder, so only the shrunk
+ * image is ever held; stb_image_resize then makes the exact size from
+ * an image at least twice as large, where its filter does the quality. */
+
+#define SRGB_STEPS 16384
+static float lin_of[256];                     /* sRGB byte -> linear */
+static unsigned char srgb_of[SRGB_STEPS + 1]; /* linear, quantised -> sRGB */
+
+static void shrink_tables(void) {
+  for (int i = 0; i < 256; i++) {
+    double c = i / 255.0;
+    lin_of[i] = (float)(c <= 0.04045 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4));
+  }
+  for (int i = 0; i <= SRGB_STEPS; i++) {
+    double l = (double)i / SRGB_STEPS;
+    double c = l <= 0.0031308 ? l * 12.92 : 1.055 * pow(l, 1 / 2.4) - 0.055;
+    srgb_of[i] = (unsigned char)(c * 255 + 0.5);
+  }
+}
+
+static unsigned char to_srgb(float l) {
+  int i = (int)(l * SRGB_STEPS + 0.5f);
+  return srgb_of[i < 0 ? 0 : i > SRGB_STEPS ? SRGB_STEPS : i];
+}
+
+typedef struct {
+  int w, h, ch, k; /* the input, its channels, the factor */
+  int ow, oh;      /* the output: ceil(w / k) x ceil(h / k) */
+  int y;           /* input rows taken */
+  float *acc;      /* sums for the output row being built, ow * ch */
+  unsigned char *px;
+} shrinker;
+
+/* The largest factor that leaves at least twice (tw, th); 1 if none. */
+static int shrink_factor(int w, int h, int tw, int th) {
+  int k = w / (2 * (tw > 0 ? tw : 1));
+  int kh = h / (2 * (th > 0 ? th : 1));
+  k = kh < k ? kh : k;
+  return k > 1 ? k : 1;
+}
+
+static int shrinker_init(shrinker *s, int w, int h, int ch, int k) {
+  memset(s, 0, sizeof(*s));
+  s->w = w, s->h = h, s->ch = ch, s->k = k;
+  s->ow = (w + k - 1) / k, s->oh = (h + k - 1) / k;
+  s->px = malloc((size_t)s->ow * s->oh * ch);
+  s->acc = k > 1 ? calloc((size_t)s->ow * ch, sizeof(float)) : NULL;
+  if (s->px == NULL || (k > 1 && s->acc == NULL)) {
+    free(s->px), free(s->acc);
+    s->px = NULL, s->acc = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+static void shrink_emit(shrinker *s) {
+  int ch = s->ch, a = ch == 2 || ch == 4 ? ch - 1 : -1, oy = (s->y - 1) / s->k;
+  int rows = s->y - oy * s->k;
+  unsigned char *o = s->px + (size_t)oy * s->ow * ch;
+  for (int ox = 0; ox < s->ow; ox++, o += ch) {
+    const float *q = s->acc + (size_t)ox * ch;
+    int cols = s->w - ox * s->k < s->k ? s->w - ox * s->k : s->k;
+    float n = (float)(cols * rows);
+    if (a < 0) {
+      for (int c = 0; c < ch; c++)
+        o[c] = to_srgb(q[c] / n);
+    } else {
+      float sa = q[a]; /* the sum of alpha, 0..255 each */
+      for (int c = 0; c < a; c++)
+        o[c] = sa > 0 ? to_srgb(q[c] / sa) : 0;
+      o[a] = (unsigned char)(sa / n + 0.5f);
+    }
+  }
+  memset(s->acc, 0, (size_t)s->ow * ch * sizeof(float));
+}
+
+static void shrink_row(shrinker *s, const unsigned char *row) {
+  int ch = s->ch, k = s->k;
+  if (k == 1) {
+    memcpy(s->px + (size_t)s->y++ * s->w * ch, row, (size_t)s->w * ch);
+    return;
+  }
+  int a = ch == 2 || ch == 4 ? ch - 1 : -1;
+  for (int ox = 0, x = 0; ox < s->ow; ox++) {
+    float *q = s->acc + (size_t)ox * ch;
+    int end = x + k < s->w ? x + k : s->w;
+    for (; x < end; x++) {
+      const unsigned char *p = row + (size_t)x * ch;
+      if (a < 0) {
+        for (int c = 0; c < ch; c++)
+          q[c] += lin_of[p[c]];
+      } else {
+        float al = p[a];
+        for (int c = 0; c < a; c++)
+          q[c] += lin_of[p[c]] * al;
+        q[a] += al;
+      }
+    }
+  }
+  if (++s->y % k == 0 || s->y == s->h)
+    shrink_emit(s);
+}
+
 typedef struct {
   unsigned char *px; /* malloc'd or stb's */
   int w, h, ch;
@@ -233,6 +347,86 @@ static void image_free(image *im) {
   else
     free(im->px);
   im->px = NULL;
+}
+
+/* Shrinks a decoded image by the largest whole factor that leaves at
+ * least twice (tw, th).  -1 when out of memory. */
+static int shrink_image(image *im, int tw, int th) {
+  int k = shrink_factor(im->w, im->h, tw, th);
+  shrinker s;
+  if (k == 1)
+    return 0;
+  if (shrinker_init(&s, im->w, im->h, im->ch, k) != 0)
+    return -1;
+  for (int y = 0; y < im->h; y++)
+    shrink_row(&s, im->px + (size_t)y * im->w * im->ch);
+  free(s.acc);
+  image_free(im);
+  im->px = s.px, im->w = s.ow, im->h = s.oh, im->from_stb = 0;
+  return 0;
+}
+
+/* libspng, a row at a time into the shrinker (an interlaced PNG is
+ * decoded whole first: its rows come in seven passes).  Grey stays grey;
+ * palette, 16-bit and tRNS become 8-bit, with alpha where there is any. */
+static void decode_png(const unsigned char *p, size_t n, int tw, int th,
+                       image *im, int *err, char *msg, size_t msgn) {
+  spng_ctx *ctx = spng_ctx_new(0);
+  struct spng_ihdr h;
+  struct spng_trns t;
+  shrinker s = {0};
+  unsigned char *buf = NULL;
+  int e = SPNG_EMEM;
+  if (ctx == NULL)
+    goto out;
+  spng_set_crc_action(ctx, SPNG_CRC_ERROR, SPNG_CRC_DISCARD);
+  spng_set_chunk_limits(ctx, 1 << 26, 1 << 26); /* text and the like */
+  if ((e = spng_set_png_buffer(ctx, p, n)) || (e = spng_get_ihdr(ctx, &h)))
+    goto out;
+  int alpha = h.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA ||
+              h.color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA ||
+              spng_get_trns(ctx, &t) == 0;
+  int gray = h.color_type == SPNG_COLOR_TYPE_GRAYSCALE ||
+             h.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA;
+  int fmt = alpha ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8, fch = alpha ? 4 : 3;
+  int ch = (gray ? 1 : 3) + alpha, w = (int)h.width, hh = (int)h.height;
+  size_t row = (size_t)w * fch;
+  int interlaced = h.interlace_method != SPNG_INTERLACE_NONE;
+  e = SPNG_EMEM;
+  if (shrinker_init(&s, w, hh, ch, shrink_factor(w, hh, tw, th)) != 0 ||
+      (buf = malloc(interlaced ? row * hh : row)) == NULL)
+    goto out;
+  if (interlaced)
+    e = spng_decode_image(ctx, buf, row * hh, fmt, SPNG_DECODE_TRNS);
+  else
+    e = spng_decode_image(ctx, NULL, 0, fmt, SPNG_DECODE_TRNS | SPNG_DECODE_PROGRESSIVE);
+  for (int y = 0; y < hh && e == 0; y++) {
+    unsigned char *r = interlaced ? buf + row * y : buf;
+    /* the last row comes with SPNG_EOI */
+    if (!interlaced && (e = spng_decode_row(ctx, r, row)) != 0 && e != SPNG_EOI)
+      break;
+    e = 0;
+    if (gray) /* in place: keep the grey (and alpha) of each pixel */
+      for (int x = 0; x < w; x++) {
+        r[(size_t)x * ch] = r[(size_t)x * fch];
+        if (alpha)
+          r[(size_t)x * ch + 1] = r[(size_t)x * fch + 3];
+      }
+    shrink_row(&s, r);
+  }
+out:
+  if (e == 0) {
+    im->px = s.px, im->w = s.ow, im->h = s.oh, im->ch = s.ch, im->from_stb = 0;
+  } else {
+    *err = e == SPNG_EMEM                                       ? WD_IMG_NOMEM
+           : e == SPNG_EUSER_WIDTH || e == SPNG_EUSER_HEIGHT ? WD_IMG_TOO_LARGE
+                                                             : WD_IMG_CORRUPT;
+    snprintf(msg, msgn, "%s", spng_strerror(e));
+    free(s.px);
+  }
+  free(s.acc);
+  free(buf);
+  spng_ctx_free(ctx);
 }
 
 /* libjpeg-turbo, scaled while decoding.  0, or -1 to fall back to stb. */
@@ -324,6 +518,7 @@ static int job_resize(const void *arg, size_t len, wd_out *out) {
     /* Warm buffers: freed memory stays in the heap for the next image. */
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    shrink_tables();
     if (lock_down() != 0)
       return wd_out_printf(out, "resize: cannot install the sandbox"), 1;
     locked = 1;
@@ -368,8 +563,14 @@ static int job_resize(const void *arg, size_t len, wd_out *out) {
     w.in_h = (uint32_t)(o >= 5 ? iw : ih);
     fit(&r, (int)w.in_w, (int)w.in_h, &tw, &th);
     int sw = o >= 5 ? th : tw, sh = o >= 5 ? tw : th; /* as stored */
-    if (!(is_jpeg && decode_jpeg(p, n, sw, sh, &im, &err, msg, sizeof(msg)) == 0))
+    if (memcmp(p, "\x89PNG", 4) == 0) /* stbi_info read its header: n > 8 */
+      decode_png(p, n, sw, sh, &im, &err, msg, sizeof(msg));
+    else if (!(is_jpeg && decode_jpeg(p, n, sw, sh, &im, &err, msg, sizeof(msg)) == 0))
       decode_stb(p, n, &im, &err, msg, sizeof(msg));
+    if (!err && im.px && shrink_image(&im, sw, sh) != 0) {
+      err = WD_IMG_NOMEM;
+      snprintf(msg, sizeof(msg), "out of memory shrinking %dx%d", im.w, im.h);
+    }
     if (!err && im.px) {
       unsigned char *dst = malloc((size_t)sw * sh * im.ch);
       int alpha = im.ch == 4 ? 3 : im.ch == 2 ? 1 : STBIR_ALPHA_CHANNEL_NONE;
@@ -425,6 +626,9 @@ static int job_resize(const void *arg, size_t len, wd_out *out) {
     wd_out_append(out, msg, w.message_len);
   }
   w.error = err;
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    w.peak_rss_kb = (uint32_t)ru.ru_maxrss;
   memcpy(out->p + at, &w, sizeof(w));
   return 0;
 }

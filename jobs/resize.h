@@ -19,7 +19,7 @@ enum { WD_IMG_SAME = 0, WD_IMG_JPG = 1, WD_IMG_PNG = 2 };
 enum {
   WD_IMG_OK = 0,
   WD_IMG_CORRUPT,     /* a known format, but the data is broken */
-  WD_IMG_UNSUPPORTED, /* not an image stb_image or libjpeg-turbo reads */
+  WD_IMG_UNSUPPORTED, /* not an image any of the decoders reads */
   WD_IMG_TOO_LARGE,   /* more pixels than max_pixels */
   WD_IMG_NOMEM,       /* the decoder ran out of (limited) memory */
   WD_IMG_ENCODE,      /* the encoder failed */
@@ -37,6 +37,7 @@ typedef struct {
   int32_t error; /* WD_IMG_* */
   uint32_t in_w, in_h, out_w, out_h;
   uint32_t format; /* of the output: WD_IMG_JPG or WD_IMG_PNG */
+  uint32_t peak_rss_kb; /* the worker's peak resident memory so far */
   const char *message;   /* what went wrong, for humans */
   size_t message_len;
   const unsigned char *data; /* the encoded output */

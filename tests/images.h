@@ -1,6 +1,7 @@
 /* images.h -- images made on the spot for the resize tests and the demo:
- * real encodings (stb_image_write), a 16-bit PNG written by hand (stb
- * cannot), an EXIF orientation tag spliced into a JPEG, and hostile files.
+ * real encodings (stb_image_write; libspng for 16-bit and interlaced PNG,
+ * which stb cannot write), an EXIF orientation tag spliced into a JPEG,
+ * and hostile files.
  * Nothing binary is committed. */
 #ifndef WD_TESTS_IMAGES_H
 #define WD_TESTS_IMAGES_H
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <spng.h>
 #include <stb_image_write.h>
 
 /* w x h pixels of a smooth pattern with some texture, ch channels. */
@@ -87,76 +89,43 @@ static inline int make_jpeg_rotated(const char *path, int w, int h) {
   return rc;
 }
 
-static inline uint32_t crc32_of(const unsigned char *p, size_t n) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; i++) {
-    c ^= p[i];
-    for (int k = 0; k < 8; k++)
-      c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-  }
-  return c ^ 0xFFFFFFFFu;
-}
-
-static inline void put32(unsigned char *p, uint32_t v) {
-  p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
-  p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
-}
-
-static inline void chunk(FILE *f, const char *type, const unsigned char *d, uint32_t n) {
-  unsigned char len[4], crc[4];
-  unsigned char *buf = malloc(n + 4);
-  memcpy(buf, type, 4);
-  if (n)
-    memcpy(buf + 4, d, n);
-  put32(len, n);
-  put32(crc, crc32_of(buf, n + 4));
-  fwrite(len, 1, 4, f);
-  fwrite(buf, 1, n + 4, f);
-  fwrite(crc, 1, 4, f);
-  free(buf);
-}
-
-/* A 16-bit RGB PNG, its zlib stream in stored (uncompressed) blocks. */
-static inline int make_png16(const char *path, int w, int h) {
-  size_t row = 1 + (size_t)w * 6, raw_n = row * h;
-  unsigned char *raw = calloc(raw_n, 1);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++)
-      for (int c = 0; c < 3; c++) {
-        unsigned v = (unsigned)(x * 65535 / (w > 1 ? w - 1 : 1)) ^ (unsigned)(c * 7000 + y * 97);
-        raw[y * row + 1 + (size_t)x * 6 + c * 2] = (unsigned char)(v >> 8);
-        raw[y * row + 1 + (size_t)x * 6 + c * 2 + 1] = (unsigned char)v;
-      }
-  size_t nblocks = (raw_n + 65534) / 65535;
-  unsigned char *z = malloc(2 + raw_n + nblocks * 5 + 4), *q = z;
-  *q++ = 0x78, *q++ = 0x01;
-  uint32_t a = 1, b = 0;
-  for (size_t off = 0; off < raw_n; off += 65535) {
-    size_t k = raw_n - off < 65535 ? raw_n - off : 65535;
-    *q++ = off + k == raw_n;
-    *q++ = (unsigned char)k, *q++ = (unsigned char)(k >> 8);
-    *q++ = (unsigned char)~k, *q++ = (unsigned char)(~k >> 8);
-    memcpy(q, raw + off, k);
-    q += k;
-  }
-  for (size_t i = 0; i < raw_n; i++)
-    a = (a + raw[i]) % 65521, b = (b + a) % 65521;
-  put32(q, b << 16 | a);
-  q += 4;
-  FILE *f = fopen(path, "wb");
-  if (f == NULL)
+/* A PNG through libspng's encoder, for what stb_image_write cannot make:
+ * 16-bit samples and Adam7 interlacing.  ch 1-4 = grey, grey+alpha, RGB,
+ * RGBA; px holds w * h * ch samples of depth bits (host-endian when 16). */
+static inline int write_png_spng(const char *path, const void *px, int w, int h, int ch,
+                                 int depth, int interlace) {
+  static const uint8_t types[] = {SPNG_COLOR_TYPE_GRAYSCALE, SPNG_COLOR_TYPE_GRAYSCALE_ALPHA,
+                                  SPNG_COLOR_TYPE_TRUECOLOR, SPNG_COLOR_TYPE_TRUECOLOR_ALPHA};
+  struct spng_ihdr ihdr = {.width = (uint32_t)w, .height = (uint32_t)h,
+                           .bit_depth = (uint8_t)depth, .color_type = types[ch - 1],
+                           .interlace_method = (uint8_t)interlace};
+  spng_ctx *c = spng_ctx_new(SPNG_CTX_ENCODER);
+  size_t n = 0;
+  int err = 0;
+  void *png = NULL;
+  if (c == NULL || spng_set_option(c, SPNG_ENCODE_TO_BUFFER, 1) || spng_set_ihdr(c, &ihdr) ||
+      spng_encode_image(c, px, (size_t)w * h * ch * (depth / 8), SPNG_FMT_PNG,
+                        SPNG_ENCODE_FINALIZE) ||
+      (png = spng_get_png_buffer(c, &n, &err)) == NULL) {
+    spng_ctx_free(c);
     return -1;
-  fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
-  unsigned char ihdr[13] = {0};
-  put32(ihdr, (uint32_t)w);
-  put32(ihdr + 4, (uint32_t)h);
-  ihdr[8] = 16, ihdr[9] = 2; /* 16-bit, RGB */
-  chunk(f, "IHDR", ihdr, 13);
-  chunk(f, "IDAT", z, (uint32_t)(q - z));
-  chunk(f, "IEND", NULL, 0);
-  free(raw);
-  free(z);
-  return fclose(f);
+  }
+  int rc = write_file(path, png, n);
+  free(png);
+  spng_ctx_free(c);
+  return rc;
+}
+
+/* A 16-bit PNG of the pattern, ch channels. */
+static inline int make_png16(const char *path, int w, int h, int ch) {
+  unsigned char *p = pattern(w, h, ch, 7);
+  uint16_t *q = malloc((size_t)w * h * ch * sizeof(*q));
+  for (size_t i = 0; i < (size_t)w * h * ch; i++)
+    q[i] = (uint16_t)(p[i] * 257 ^ (i & 0xFF)); /* low bytes that differ */
+  int rc = write_png_spng(path, q, w, h, ch, 16, 0);
+  free(q);
+  free(p);
+  return rc;
 }
 
 /* An 18-byte TGA header that claims 65535 x 65535 pixels: 17 GB asked. */
@@ -165,11 +134,11 @@ static inline int make_tga_bomb(const char *path) {
   return write_file(path, t, sizeof(t));
 }
 
-/* A small GIF whose logical screen and image claim 65535 x 40000. */
-static inline int make_gif_bomb(const char *path) {
-  unsigned char g[] = {'G', 'I', 'F', '8', '9', 'a', 0xFF, 0xFF, 0x40, 0x9C, 0x80, 0, 0,
+/* A small GIF whose logical screen and image claim w x h pixels. */
+static inline int make_gif_bomb(const char *path, unsigned w, unsigned h) {
+  unsigned char g[] = {'G', 'I', 'F', '8', '9', 'a', w & 255, w >> 8, h & 255, h >> 8, 0x80, 0, 0,
                        0, 0, 0, 0xFF, 0xFF, 0xFF, /* 2-colour palette */
-                       0x2C, 0, 0, 0, 0, 0xFF, 0xFF, 0x40, 0x9C, 0, /* image */
+                       0x2C, 0, 0, 0, 0, w & 255, w >> 8, h & 255, h >> 8, 0, /* image */
                        2, 2, 0x4C, 0x01, 0, 0x3B};
   return write_file(path, g, sizeof(g));
 }

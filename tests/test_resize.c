@@ -72,7 +72,7 @@ START_TEST(sizes_formats_and_orientation) {
   make_jpeg_rotated(path(in, "rotated.jpg"), 1200, 800);
   make_png(path(in, "alpha.png"), 500, 1000, 4);
   make_png(path(in, "gray.png"), 300, 200, 1);
-  make_png16(path(in, "deep.png"), 640, 480);
+  make_png16(path(in, "deep.png"), 640, 480, 3);
   make_jpeg(path(in, "small.jpg"), 100, 50, 3, 90);
   unsigned char *px = pattern(320, 240, 3, 1); /* BMP: found by content too */
   ck_assert(stbi_write_bmp(path(in, "old.bmp"), 320, 240, 3, px));
@@ -116,7 +116,7 @@ START_TEST(hostile_inputs_cost_one_row_each) {
   make_damaged(path(in, "good.png"), path(in, "truncated.png"), 2000, 0);
   make_damaged(path(in, "good.png"), path(in, "flipped.png"), 0, 97);
   make_tga_bomb(path(in, "bomb.tga"));
-  make_gif_bomb(path(in, "bomb.gif"));
+  make_gif_bomb(path(in, "bomb.gif"), 65535, 40000);
   write_file(path(in, "empty.png"), "", 0);
   write_file(path(in, "notes.txt"), "not an image\n", 13);
   int rc = sh("build/warden resize --json -w 128 %s/* -o %s > %s 2>/dev/null", in, out,
@@ -139,6 +139,120 @@ START_TEST(hostile_inputs_cost_one_row_each) {
   struct stat st;
   ck_assert_int_ne(stat(path(out, "truncated.jpg"), &st), 0);
   ck_assert_int_eq(stat(path(out, "good.jpg"), &st), 0);
+  assert_no_temporaries();
+}
+END_TEST
+
+/* A number field of the JSON row whose input ends with `name`, or -1. */
+static long field_of(const char *rows, const char *name, const char *field) {
+  char key[300];
+  snprintf(key, sizeof(key), "/%s\",", name);
+  const char *r = strstr(rows, key);
+  const char *end = r ? strchr(r, '\n') : NULL;
+  snprintf(key, sizeof(key), "\"%s\":", field);
+  const char *f = r ? strstr(r, key) : NULL;
+  return f && f < end ? strtol(f + strlen(key), NULL, 10) : -1;
+}
+
+/* Pixel (x, y) channel c of a decoded output. */
+static int px_at(const unsigned char *p, int w, int ch, int x, int y, int c) {
+  return p[((size_t)y * w + x) * ch + c];
+}
+
+START_TEST(png_is_streamed_and_shrunk_in_linear_light) {
+  enum { W = 800, H = 600 };
+  /* One-pixel black and white checks: their mean in light is sRGB ~188;
+   * a filter that averaged the bytes would give 128. */
+  unsigned char *g = malloc(W * H), *rgb = malloc(W * H * 3), *rgba = malloc(W * H * 4);
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++) {
+      unsigned char v = (x + y) % 2 ? 255 : 0;
+      g[y * W + x] = v;
+      memset(rgb + (y * W + x) * 3, v, 3);
+      /* Transparent pure red left of x = 397, opaque blue right of it: no
+       * red may bleed into the visible pixels. */
+      unsigned char *q = rgba + (y * W + x) * 4;
+      q[0] = x < 397 ? 255 : 0, q[1] = 0, q[2] = x < 397 ? 0 : 255, q[3] = x < 397 ? 0 : 255;
+    }
+  ck_assert_int_eq(write_png_spng(path(in, "checks.png"), g, W, H, 1, 8, 0), 0);
+  ck_assert_int_eq(write_png_spng(path(in, "checks-adam7.png"), rgb, W, H, 3, 8, 1), 0);
+  ck_assert_int_eq(write_png_spng(path(in, "edge.png"), rgba, W, H, 4, 8, 0), 0);
+  for (int i = 0; i < W * H; i++) /* grey + alpha */
+    rgba[i * 2] = g[i], rgba[i * 2 + 1] = (unsigned char)(i % W * 255 / W);
+  ck_assert_int_eq(write_png_spng(path(in, "grey-alpha.png"), rgba, W, H, 2, 8, 0), 0);
+  make_png16(path(in, "grey16.png"), 640, 480, 1);
+  free(g), free(rgb), free(rgba);
+  /* 3000 x 3000 RGBA: 36 MB decoded, a few KB on disk. */
+  enum { B = 3000 };
+  unsigned char *big = malloc((size_t)B * B * 4);
+  for (size_t i = 0; i < (size_t)B * B * 4; i++)
+    big[i] = (unsigned char)(i / 4 % B * 255 / B);
+  ck_assert_int_eq(write_png_spng(path(in, "big.png"), big, B, B, 4, 8, 0), 0);
+  free(big);
+  ck_assert_int_eq(sh("build/warden resize -j1 --json -w 100 -f png %s -o %s > %s", in, out,
+                      path(dir, "rows.json")),
+                   0);
+  size_t n;
+  char *rows = read_file(path(dir, "rows.json"), &n);
+  const char *names[] = {"checks.png", "checks-adam7.png"};
+  for (int k = 0; k < 2; k++) {
+    int w, h, ch;
+    unsigned char *p = stbi_load(path(out, names[k]), &w, &h, &ch, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_msg(w == 100 && h == 75 && ch == (k ? 3 : 1), "%s: %dx%dx%d", names[k], w, h, ch);
+    for (int y = 2; y < h - 2; y++)
+      for (int x = 2; x < w - 2; x++)
+        ck_assert_msg(abs(px_at(p, w, ch, x, y, 0) - 188) <= 6, "%s (%d,%d) = %d", names[k],
+                      x, y, px_at(p, w, ch, x, y, 0));
+    stbi_image_free(p);
+  }
+  int w, h, ch;
+  unsigned char *p = stbi_load(path(out, "edge.png"), &w, &h, &ch, 0);
+  ck_assert_ptr_nonnull(p);
+  ck_assert(w == 100 && ch == 4);
+  int seen = 0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      if (px_at(p, w, ch, x, y, 3) > 0) {
+        seen++;
+        ck_assert_msg(px_at(p, w, ch, x, y, 0) <= 2, "red bled in at (%d,%d): %d", x, y,
+                      px_at(p, w, ch, x, y, 0));
+      }
+  ck_assert_int_ge(seen, 50 * h);
+  stbi_image_free(p);
+  dims(path(out, "grey-alpha.png"), &w, &h, &ch);
+  ck_assert(w == 100 && ch == 2); /* grey stays grey, alpha kept */
+  dims(path(out, "grey16.png"), &w, &h, &ch);
+  ck_assert(w == 100 && h == 75 && ch == 1);
+  /* Streamed: the worker never held the 36 MB image. */
+  long rss = field_of(rows, "big.png", "worker_peak_rss_kb");
+  ck_assert_msg(rss > 0 && rss * 1024 < (long)B * B * 4 / 2, "worker peak RSS %ld KiB", rss);
+  free(rows);
+}
+END_TEST
+
+/* The memory limit and the deadline, end to end through the CLI. */
+START_TEST(memory_limit_and_timeout_rows) {
+  make_gif_bomb(path(in, "huge.gif"), 20000, 20000); /* 1.6 GB to decode */
+  make_png(path(in, "fine.png"), 300, 200, 3);
+  int rc = sh("build/warden resize --json -m 256M --max-pixels 500M -w 100 %s -o %s > %s "
+              "2>/dev/null", in, out, path(dir, "rows.json"));
+  size_t n;
+  char *rows = read_file(path(dir, "rows.json"), &n);
+  ck_assert_str_eq(status_of(rows, "huge.gif"), "memory limit");
+  ck_assert_str_eq(status_of(rows, "fine.png"), "ok");
+  ck_assert_int_eq(rc, 1);
+  free(rows);
+  /* 1 ms is far less than a 2000 x 2000 PNG takes to decode. */
+  make_png(path(in, "slow.png"), 2000, 2000, 3);
+  rc = sh("build/warden resize --json -t 1ms -w 100 %s -o %s > %s 2>/dev/null",
+          path(in, "slow.png"), path(dir, "o2"), path(dir, "rows2.json"));
+  rows = read_file(path(dir, "rows2.json"), &n);
+  ck_assert_str_eq(status_of(rows, "slow.png"), "timeout");
+  ck_assert_int_eq(rc, 1);
+  struct stat st;
+  ck_assert_int_ne(stat(path(dir, "o2/slow.png"), &st), 0);
+  free(rows);
   assert_no_temporaries();
 }
 END_TEST
@@ -255,6 +369,8 @@ int main(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, sizes_formats_and_orientation);
   tcase_add_test(tc, hostile_inputs_cost_one_row_each);
+  tcase_add_test(tc, png_is_streamed_and_shrunk_in_linear_light);
+  tcase_add_test(tc, memory_limit_and_timeout_rows);
   tcase_add_test(tc, resume_and_bad_usage);
   tcase_add_test(tc, sandboxed_and_loops_cut_off);
   return run_suite(one_case_suite("resize", tc));
