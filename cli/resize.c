@@ -56,6 +56,7 @@ enum { O_UPSCALE = 256, O_MAXPX, O_JSON, O_JOBLOG, O_RESUME, O_PROGRESS };
 typedef struct {
   char *path;   /* as found */
   char *rel;    /* the output's path under OUTDIR, extension included */
+  char *rel_in; /* the input's path under what the user named */
   off_t size;
   int is_jpeg;
   wd_future *f;
@@ -120,6 +121,7 @@ static void add(const char *path, const char *rel_in, off_t size, int is_jpeg) {
   img *m = &S.v[S.n++];
   memset(m, 0, sizeof(*m));
   m->path = strdup(path);
+  m->rel_in = strdup(rel_in);
   m->rel = malloc(stem + strlen(ext) + 1);
   memcpy(m->rel, rel_in, stem);
   strcpy(m->rel + stem, ext);
@@ -183,6 +185,68 @@ static int read_list(void) {
       rc = WD_EXIT_FAILURE;
   }
   free(line);
+  return rc;
+}
+
+/* ---- output names ------------------------------------------------------- */
+
+static int by_rel(const void *a, const void *b) {
+  const img *x = *(img *const *)a, *y = *(img *const *)b;
+  int c = strcmp(x->rel, y->rel);
+  return c ? c : (x > y) - (x < y); /* then in the order found */
+}
+
+/* Sorts pointers to the inputs by output name; the first collision found
+ * (two inputs, one output) in *a, *b, or 0 if none. */
+static int collides(img **v, img **a, img **b) {
+  for (size_t i = 0; i < S.n; i++)
+    v[i] = &S.v[i];
+  qsort(v, S.n, sizeof(*v), by_rel);
+  for (size_t i = 1; i < S.n; i++)
+    if (strcmp(v[i - 1]->rel, v[i]->rel) == 0)
+      return *a = v[i - 1], *b = v[i], 1;
+  return 0;
+}
+
+/* a.png and a.gif would both become a.png: the one whose extension is
+ * already the output's (or else the first found) keeps the name, the
+ * others keep their own extension too (a.gif.png).  What still collides
+ * -- the same relative path under two inputs -- is refused before any
+ * work: nothing is overwritten by surprise. */
+static int settle_names(void) {
+  img **v = malloc(S.n * sizeof(*v)), *a, *b;
+  if (v == NULL)
+    abort();
+  int rc = 0;
+  if (collides(v, &a, &b)) {
+    for (size_t i = 0; i < S.n;) {
+      size_t j = i + 1, keep = i;
+      while (j < S.n && strcmp(v[j]->rel, v[i]->rel) == 0)
+        j++;
+      const char *out_ext = strrchr(v[i]->rel, '.');
+      for (size_t k = i; k < j; k++)
+        if (has_ext(v[k]->rel_in, out_ext)) {
+          keep = k;
+          break;
+        }
+      for (size_t k = i; j - i > 1 && k < j; k++) {
+        if (k == keep || has_ext(v[k]->rel_in, out_ext))
+          continue; /* the same name from two inputs: refused below */
+        char *r;
+        if (asprintf(&r, "%s%s", v[k]->rel_in, out_ext) < 0)
+          abort();
+        fprintf(stderr, "warden resize: %s: written as %s (%s takes %s)\n", v[k]->path, r,
+                v[keep]->path, v[k]->rel);
+        free(v[k]->rel);
+        v[k]->rel = r;
+      }
+      i = j;
+    }
+    if (collides(v, &a, &b))
+      rc = wd_cli_fail("resize", "%s and %s would both be written to %s/%s", a->path,
+                       b->path, S.outdir, a->rel);
+  }
+  free(v);
   return rc;
 }
 
@@ -520,6 +584,8 @@ int wd_cli_resize(int argc, char **argv) {
     return WD_EXIT_FAILURE;
   if (S.n == 0)
     return wd_cli_fail("resize", "no images found");
+  if (settle_names() != 0)
+    return WD_EXIT_FAILURE;
   if (mkdir(S.outdir, 0777) != 0 && errno != EEXIST)
     return wd_cli_fail("resize", "%s: %s", S.outdir, strerror(errno));
   qsort(S.v, S.n, sizeof(img), by_size_desc);

@@ -257,6 +257,29 @@ START_TEST(memory_limit_and_timeout_rows) {
 }
 END_TEST
 
+START_TEST(output_name_collisions) {
+  /* a.png and a.bmp would both make a.png: the PNG keeps the name. */
+  make_png(path(in, "a.png"), 300, 200, 3);
+  unsigned char *px = pattern(200, 300, 3, 9);
+  ck_assert(stbi_write_bmp(path(in, "a.bmp"), 200, 300, 3, px));
+  free(px);
+  ck_assert_int_eq(sh("build/warden resize -w 100 %s -o %s 2>/dev/null", in, out), 0);
+  int w, h, ch;
+  dims(path(out, "a.png"), &w, &h, &ch);
+  ck_assert(w == 100 && h == 67); /* from a.png, landscape */
+  dims(path(out, "a.bmp.png"), &w, &h, &ch);
+  ck_assert(w == 100 && h == 150);
+  /* The same relative path under two inputs: refused, nothing written. */
+  ck_assert_int_eq(mkdir(path(dir, "in2"), 0777), 0);
+  make_png(path(dir, "in2/a.png"), 300, 200, 3);
+  ck_assert_int_eq(sh("build/warden resize -w 100 %s/a.png %s -o %s 2>/dev/null", in,
+                      path(dir, "in2"), path(dir, "o2")),
+                   125);
+  struct stat st;
+  ck_assert_int_ne(stat(path(dir, "o2"), &st), 0);
+}
+END_TEST
+
 START_TEST(resume_and_bad_usage) {
   for (int i = 0; i < 6; i++) {
     char name[32];
@@ -371,6 +394,7 @@ int main(void) {
   tcase_add_test(tc, hostile_inputs_cost_one_row_each);
   tcase_add_test(tc, png_is_streamed_and_shrunk_in_linear_light);
   tcase_add_test(tc, memory_limit_and_timeout_rows);
+  tcase_add_test(tc, output_name_collisions);
   tcase_add_test(tc, resume_and_bad_usage);
   tcase_add_test(tc, sandboxed_and_loops_cut_off);
   return run_suite(one_case_suite("resize", tc));
