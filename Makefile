@@ -8,7 +8,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wstrict-prototypes $(WERROR) \
            -Iinclude -MMD -MP
 DEPS    := build/.deps-ok
 PKGS     = $(shell pkg-config --cflags --libs libuv 2>/dev/null)
-LDLIBS  := -lstb -lturbojpeg -lspng -lseccomp -lpthread -lm
+LDLIBS  := -lstb -ljpeg -lspng -lseccomp -lpthread -lm
 # Bind every symbol at start-up (full RELRO): the zygote and each worker
 # inherit a resolved GOT instead of each resolving it again, lazily.
 LDFLAGS += -Wl,-z,now -Wl,-z,relro
@@ -29,7 +29,7 @@ all: $(B)/warden $(B)/libwarden.a examples
 $(DEPS): scripts/deps.sh
 	@mkdir -p $(B)
 	@scripts/deps.sh build-essential pkg-config libuv1-dev check libstb-dev \
-	  libturbojpeg0-dev libspng-dev libseccomp-dev
+	  libjpeg62-turbo-dev libspng-dev libseccomp-dev
 	@touch $@
 
 $(B)/%.o: %.c $(DEPS)
@@ -71,7 +71,8 @@ demo: $(B)/warden $(B)/examples/mkimages
 	@echo "demo: thumbnails in $(B)/demo/thumbs (inputs in $(B)/demo/images)"
 
 bench: all $(BENCHES)
-	@scripts/deps.sh python3 python3-pebble parallel moreutils
+	@scripts/deps.sh python3 python3-pebble python3-pil parallel moreutils \
+	  libvips-tools imagemagick
 	bench/run.sh
 
 clean:

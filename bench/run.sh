@@ -3,7 +3,7 @@
 # Each pair runs alternately, A B A B, ROUNDS times; the table quotes
 # medians and their ratio ("x better": higher is better for warden).
 # Usage: bench/run.sh [ROUNDS]      (default 5)
-#        SECTIONS="pool commands" bench/run.sh    (default: all sections)
+#        SECTIONS="pool commands images" bench/run.sh    (default: all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-${ROUNDS:-5}}
@@ -12,6 +12,12 @@ PY=/usr/bin/python3
 [ -x "$W" ] || { echo "run.sh: build first: make bench" >&2; exit 2; }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+secs() { # secs CMD: wall seconds of a shell command, its output dropped
+  local t0=$EPOCHREALTIME
+  eval "$1" >/dev/null 2>&1 || true
+  awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.4f", b-a}'
+}
 
 rows=()
 # pair NAME PEER_LABEL UNIT HIGHER_IS_BETTER PEER_CMD WARDEN_CMD
@@ -26,11 +32,12 @@ pair() {
   wm=$(printf '%s\n' "${ws[@]}" | median)
   if [ "$higher" = 1 ]; then ratio=$(awk -v a="$wm" -v b="$pm" 'BEGIN{printf "%.1f", a/b}')
   else ratio=$(awk -v a="$pm" -v b="$wm" 'BEGIN{printf "%.2f", a/b}'); fi
+  LAST_WM=$wm
   rows+=("$(printf '%-44s %-34s %12s %12s %8sx  %s' "$name" "$peer" "$pm" "$wm" "$ratio" "$unit")")
   echo "${rows[-1]}" >&2
 }
 
-SECTIONS=${SECTIONS:-pool commands}
+SECTIONS=${SECTIONS:-pool commands images}
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 echo "warden bench: $ROUNDS rounds each, alternating, medians ($(nproc) cores)" >&2
@@ -53,11 +60,6 @@ fi
 if want commands; then
 WD=build/warden
 F=build/bench/spawn_floor
-secs() { # secs CMD: wall seconds of a shell command, its output dropped
-  local t0=$EPOCHREALTIME
-  eval "$1" >/dev/null 2>&1 || true
-  awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.4f", b-a}'
-}
 rate() { awk -v n="$1" -v s="$(secs "$2")" 'BEGIN{printf "%.0f", n/s}'; } # rate N CMD
 pair "2,000 x true, 2 jobs" "xargs -P2 -n1" "cmds/s" 1 \
   "rate 2000 'seq 2000 | xargs -P2 -n1 true'" "rate 2000 'seq 2000 | $WD run -j2 -- true'"
@@ -87,6 +89,63 @@ ROUNDS=$ROUNDS_SAVED
 pkill -x -f 'sleep 10' 2>/dev/null || true # what timeout(1) left running
 fi
 
+# ---- images (warden resize against vipsthumbnail, ImageMagick, Pillow) ----
+# The folder: bench/photos.sh.  Every tool gets 2 processes, the largest
+# files first, 256 px wide JPEG at quality 85, a fresh output directory;
+# a tool that writes fewer outputs than inputs is reported, not hidden.
+imgline="(not run)"
+if want images; then
+WD=build/warden
+PH=$(bench/photos.sh)
+IO=$(mktemp -d)
+trap 'rm -rf "$IO"' EXIT
+big_first() { ls -SL "$PH"/$1; }
+vips_() { big_first "$1" | VIPS_CONCURRENCY=1 xargs -P2 -n8 vipsthumbnail -s 256x -o "$IO/o/%s.jpg[Q=85]"; }
+magick_() { big_first "$1" | MAGICK_THREAD_LIMIT=1 xargs -P2 -n8 /usr/bin/mogrify -path "$IO/o" -format jpg -quality 85 -thumbnail 256x; }
+pil_() { $PY bench/thumbs.py 2 256 85 "$IO/o" $(big_first "$1"); }
+pildraft_() { $PY bench/thumbs.py --draft 2 256 85 "$IO/o" $(big_first "$1"); }
+warden_() { big_first "$1" | $WD resize -j2 -w 256 -q 85 -f jpg -o "$IO/o" -; }
+thumbs() { # thumbs TOOL GLOB: wall seconds, into a fresh directory
+  rm -rf "$IO/o" && mkdir -p "$IO/o"
+  local s n want
+  s=$(secs "$1 '$2'")
+  n=$(find "$IO/o" -name '*.jpg' | wc -l) want=$(big_first "$2" | wc -l)
+  [ "$n" = "$want" ] || echo "bench: $1 wrote $n of $want thumbnails" >&2
+  echo "$s"
+}
+N=$(big_first '*' | wc -l) NJ=$(big_first '*.jpg' | wc -l)
+all="$N photos (JPEG+PNG) -> 256 px JPEG, 2 jobs"
+pair "$all" "vipsthumbnail (xargs -P2 -n8)" "s" 0 "thumbs vips_ '*'" "thumbs warden_ '*'"
+pair "$all" "Pillow + mp.Pool(2), draft()" "s" 0 "thumbs pildraft_ '*'" "thumbs warden_ '*'"
+pair "$all" "Pillow + mp.Pool(2), no draft" "s" 0 "thumbs pil_ '*'" "thumbs warden_ '*'"
+pair "$all" "ImageMagick mogrify (xargs -P2 -n8)" "s" 0 "thumbs magick_ '*'" "thumbs warden_ '*'"
+wall_all=$LAST_WM
+pair "the $NJ JPEGs only" "vipsthumbnail (xargs -P2 -n8)" "s" 0 "thumbs vips_ '*.jpg'" "thumbs warden_ '*.jpg'"
+pair "the $NJ JPEGs only" "Pillow + mp.Pool(2), draft()" "s" 0 "thumbs pildraft_ '*.jpg'" "thumbs warden_ '*.jpg'"
+# Throughput from the last median; memory from one --json run: the worst
+# worker's peak RSS against the largest image decoded whole (w x h x bands).
+rm -rf "$IO/o"
+$WD resize -j2 -w 256 -f jpg --json -o "$IO/o" "$PH" > "$IO/rows.json" 2>/dev/null || true
+imgline=$($PY - "$IO/rows.json" "$wall_all" <<'PYEOF'
+import json, sys
+from PIL import Image
+rows = [json.loads(l) for l in open(sys.argv[1])]
+wall = float(sys.argv[2])
+mp = sum(r["width_in"] * r["height_in"] for r in rows) / 1e6
+rss = max(r["worker_peak_rss_kb"] for r in rows) / 1024
+def decoded(p):
+    with Image.open(p) as im:
+        return im.size[0] * im.size[1] * len(im.getbands()), p
+big, name = max(decoded(r["input"]) for r in rows)
+big /= 1 << 20
+print(f"{len(rows)} images, {mp:.0f} MP in {wall:.2f} s (median): {len(rows) / wall:.1f} images/s, "
+      f"{mp / wall:.0f} MP/s; worker peak RSS {rss:.0f} MiB = {rss / big:.2f}x the largest "
+      f"decoded image ({big:.0f} MiB, {name.rsplit('/', 1)[-1]})")
+PYEOF
+)
+echo "warden resize: $imgline" >&2
+fi
+
 over=() mem="(not run)"
 if want pool; then
 for job in "sleep 10000" "spawn child 10000" "spawn setsid 10000"; do
@@ -106,3 +165,4 @@ echo
 echo "deadline overshoot (200 ms deadline -> future resolved, whole tree reaped), 50 each:"
 printf '  %s\n' "${over[@]}"
 echo "supervisor RSS after 10k / 50k / 100k tasks (KiB): $mem"
+echo "warden resize: $imgline"

@@ -22,13 +22,16 @@
 #include <malloc.h>
 #include <math.h>
 #include <seccomp.h>
+#include <setjmp.h>
 #include <spng.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <turbojpeg.h>
+
+#include <jerror.h>
+#include <jpeglib.h>
 
 #include "resize.h"
 
@@ -236,32 +239,31 @@ static void fit(const wd_img_req *r, int w, int h, int *ow, int *oh) {
  * image is ever held; stb_image_resize then makes the exact size from
  * an image at least twice as large, where its filter does the quality. */
 
-#define SRGB_STEPS 16384
-static float lin_of[256];                     /* sRGB byte -> linear */
-static unsigned char srgb_of[SRGB_STEPS + 1]; /* linear, quantised -> sRGB */
+/* Linear light in 15 bits: sums of up to 16 x 16 alpha-weighted samples
+ * (32767 x 255 x 256) fit in 32 bits, and integer sums are quicker than
+ * float ones here (no chain of 4-cycle float adds per block). */
+#define LIN_MAX 32767
+#define SHRINK_MAX 16
+static uint16_t lin_of[256];            /* sRGB byte -> linear */
+static unsigned char srgb_of[LIN_MAX + 1]; /* linear -> sRGB byte */
 
 static void shrink_tables(void) {
   for (int i = 0; i < 256; i++) {
     double c = i / 255.0;
-    lin_of[i] = (float)(c <= 0.04045 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4));
+    lin_of[i] = (uint16_t)(LIN_MAX * (c <= 0.04045 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4)) + 0.5);
   }
-  for (int i = 0; i <= SRGB_STEPS; i++) {
-    double l = (double)i / SRGB_STEPS;
+  for (int i = 0; i <= LIN_MAX; i++) {
+    double l = (double)i / LIN_MAX;
     double c = l <= 0.0031308 ? l * 12.92 : 1.055 * pow(l, 1 / 2.4) - 0.055;
     srgb_of[i] = (unsigned char)(c * 255 + 0.5);
   }
-}
-
-static unsigned char to_srgb(float l) {
-  int i = (int)(l * SRGB_STEPS + 0.5f);
-  return srgb_of[i < 0 ? 0 : i > SRGB_STEPS ? SRGB_STEPS : i];
 }
 
 typedef struct {
   int w, h, ch, k; /* the input, its channels, the factor */
   int ow, oh;      /* the output: ceil(w / k) x ceil(h / k) */
   int y;           /* input rows taken */
-  float *acc;      /* sums for the output row being built, ow * ch */
+  uint32_t *acc;   /* sums for the output row being built, ow * ch */
   unsigned char *px;
 } shrinker;
 
@@ -270,6 +272,7 @@ static int shrink_factor(int w, int h, int tw, int th) {
   int k = w / (2 * (tw > 0 ? tw : 1));
   int kh = h / (2 * (th > 0 ? th : 1));
   k = kh < k ? kh : k;
+  k = k < SHRINK_MAX ? k : SHRINK_MAX; /* stb_image_resize does the rest */
   return k > 1 ? k : 1;
 }
 
@@ -278,7 +281,7 @@ static int shrinker_init(shrinker *s, int w, int h, int ch, int k) {
   s->w = w, s->h = h, s->ch = ch, s->k = k;
   s->ow = (w + k - 1) / k, s->oh = (h + k - 1) / k;
   s->px = malloc((size_t)s->ow * s->oh * ch);
-  s->acc = k > 1 ? calloc((size_t)s->ow * ch, sizeof(float)) : NULL;
+  s->acc = k > 1 ? calloc((size_t)s->ow * ch, sizeof(*s->acc)) : NULL;
   if (s->px == NULL || (k > 1 && s->acc == NULL)) {
     free(s->px), free(s->acc);
     s->px = NULL, s->acc = NULL;
@@ -289,23 +292,42 @@ static int shrinker_init(shrinker *s, int w, int h, int ch, int k) {
 
 static void shrink_emit(shrinker *s) {
   int ch = s->ch, a = ch == 2 || ch == 4 ? ch - 1 : -1, oy = (s->y - 1) / s->k;
-  int rows = s->y - oy * s->k;
+  uint32_t rows = (uint32_t)(s->y - oy * s->k);
   unsigned char *o = s->px + (size_t)oy * s->ow * ch;
   for (int ox = 0; ox < s->ow; ox++, o += ch) {
-    const float *q = s->acc + (size_t)ox * ch;
-    int cols = s->w - ox * s->k < s->k ? s->w - ox * s->k : s->k;
-    float n = (float)(cols * rows);
+    const uint32_t *q = s->acc + (size_t)ox * ch;
+    uint32_t cols = (uint32_t)(s->w - ox * s->k < s->k ? s->w - ox * s->k : s->k);
+    uint32_t n = cols * rows;
     if (a < 0) {
       for (int c = 0; c < ch; c++)
-        o[c] = to_srgb(q[c] / n);
+        o[c] = srgb_of[(q[c] + n / 2) / n];
     } else {
-      float sa = q[a]; /* the sum of alpha, 0..255 each */
+      uint32_t sa = q[a]; /* the sum of alpha, 0..255 each */
       for (int c = 0; c < a; c++)
-        o[c] = sa > 0 ? to_srgb(q[c] / sa) : 0;
-      o[a] = (unsigned char)(sa / n + 0.5f);
+        o[c] = sa ? srgb_of[(q[c] + sa / 2) / sa] : 0;
+      o[a] = (unsigned char)((sa + n / 2) / n);
     }
   }
-  memset(s->acc, 0, (size_t)s->ow * ch * sizeof(float));
+  memset(s->acc, 0, (size_t)s->ow * ch * sizeof(*s->acc));
+}
+
+/* Adds n pixels of ch channels (alpha at a, or -1) into one sum; inlined
+ * with constant ch and a, so each case is a straight loop. */
+static inline __attribute__((always_inline)) void
+shrink_add(uint32_t *q, const unsigned char *p, int n, int ch, int a) {
+  uint32_t t[4] = {0}; /* in registers: q may alias p, as far as C knows */
+  for (int x = 0; x < n; x++, p += ch) {
+    if (a < 0) {
+      for (int c = 0; c < ch; c++)
+        t[c] += lin_of[p[c]];
+    } else {
+      for (int c = 0; c < a; c++)
+        t[c] += (uint32_t)lin_of[p[c]] * p[a];
+      t[a] += p[a];
+    }
+  }
+  for (int c = 0; c < ch; c++)
+    q[c] += t[c];
 }
 
 static void shrink_row(shrinker *s, const unsigned char *row) {
@@ -314,21 +336,15 @@ static void shrink_row(shrinker *s, const unsigned char *row) {
     memcpy(s->px + (size_t)s->y++ * s->w * ch, row, (size_t)s->w * ch);
     return;
   }
-  int a = ch == 2 || ch == 4 ? ch - 1 : -1;
-  for (int ox = 0, x = 0; ox < s->ow; ox++) {
-    float *q = s->acc + (size_t)ox * ch;
-    int end = x + k < s->w ? x + k : s->w;
-    for (; x < end; x++) {
-      const unsigned char *p = row + (size_t)x * ch;
-      if (a < 0) {
-        for (int c = 0; c < ch; c++)
-          q[c] += lin_of[p[c]];
-      } else {
-        float al = p[a];
-        for (int c = 0; c < a; c++)
-          q[c] += lin_of[p[c]] * al;
-        q[a] += al;
-      }
+  for (int ox = 0; ox < s->ow; ox++) {
+    uint32_t *q = s->acc + (size_t)ox * ch;
+    const unsigned char *p = row + (size_t)ox * k * ch;
+    int n = s->w - ox * k < k ? s->w - ox * k : k;
+    switch (ch) {
+    case 1: shrink_add(q, p, n, 1, -1); break;
+    case 2: shrink_add(q, p, n, 2, 1); break;
+    case 3: shrink_add(q, p, n, 3, -1); break;
+    default: shrink_add(q, p, n, 4, 3); break;
     }
   }
   if (++s->y % k == 0 || s->y == s->h)
@@ -371,7 +387,7 @@ static int shrink_image(image *im, int tw, int th) {
  * palette, 16-bit and tRNS become 8-bit, with alpha where there is any. */
 static void decode_png(const unsigned char *p, size_t n, int tw, int th,
                        image *im, int *err, char *msg, size_t msgn) {
-  spng_ctx *ctx = spng_ctx_new(0);
+  spng_ctx *ctx = spng_ctx_new(SPNG_CTX_IGNORE_ADLER32); /* chunk CRCs stay */
   struct spng_ihdr h;
   struct spng_trns t;
   shrinker s = {0};
@@ -429,49 +445,125 @@ out:
   spng_ctx_free(ctx);
 }
 
-/* libjpeg-turbo, scaled while decoding.  0, or -1 to fall back to stb. */
-static int decode_jpeg(const unsigned char *p, size_t n, int tw, int th,
-                       image *im, int *err, char *msg, size_t msgn) {
-  tjhandle tj = tjInitDecompress();
-  if (tj == NULL)
-    return -1;
-  int w, h, sub, cs, rc = -1;
-  if (tjDecompressHeader3(tj, p, (unsigned long)n, &w, &h, &sub, &cs) != 0 ||
-      cs == TJCS_CMYK || cs == TJCS_YCCK)
-    goto out;
-  int nsf;
-  tjscalingfactor *sf = tjGetScalingFactors(&nsf);
-  tjscalingfactor best = {1, 1};
-  for (int i = 0; sf && i < nsf; i++) {
-    if (sf[i].num > sf[i].denom)
-      continue; /* only ever smaller */
-    int sw = TJSCALED(w, sf[i]), sh = TJSCALED(h, sf[i]);
-    if (sw >= 2 * tw && sh >= 2 * th && sw < TJSCALED(w, best))
-      best = sf[i];
-  }
-  int ch = cs == TJCS_GRAY ? 1 : 3;
-  int sw = TJSCALED(w, best), sh = TJSCALED(h, best);
-  im->px = malloc((size_t)sw * sh * ch);
-  if (im->px == NULL) {
-    *err = WD_IMG_NOMEM;
-    snprintf(msg, msgn, "out of memory for %dx%d pixels", sw, sh);
-    rc = 0;
-    goto out;
-  }
-  im->w = sw, im->h = sh, im->ch = ch, im->from_stb = 0;
-  if (tjDecompress2(tj, p, (unsigned long)n, im->px, sw, 0, sh,
-                    ch == 1 ? TJPF_GRAY : TJPF_RGB, TJFLAG_FASTDCT) != 0) {
-    /* A warning leaves a usable image, except a file that simply ends. */
-    const char *e = tjGetErrorStr2(tj);
-    if (tjGetErrorCode(tj) == TJERR_FATAL || strstr(e, "Premature end")) {
-      *err = WD_IMG_CORRUPT;
-      snprintf(msg, msgn, "%s", e);
-      image_free(im);
+/* ---- JPEG: libjpeg-turbo, scaled while decoding -------------------------- */
+
+typedef struct {
+  struct jpeg_error_mgr pub;
+  jmp_buf jump;
+  int truncated; /* the data ended before the image did */
+} jpeg_err;
+
+static void jpeg_fail(j_common_ptr c) { longjmp(((jpeg_err *)c->err)->jump, 1); }
+
+/* Warnings (stray bytes, a bad marker) leave a usable image, except a
+ * file that simply ends: that one is corrupt. */
+static void jpeg_note(j_common_ptr c, int level) {
+  if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF)
+    ((jpeg_err *)c->err)->truncated = 1;
+}
+
+/* Whether every coefficient the scaled decode will use has arrived in
+ * full.  At scale N/8 a component is inverse-transformed at S x S (S is
+ * its DCT_scaled_size: 1 for luma at 1/8, 2 for 2x-subsampled chroma), which
+ * reads only the coefficients of rows and columns below S; a progressive
+ * JPEG may send those in several scans of successive approximation, and
+ * coef_bits says, per coefficient in zigzag order, how far each got. */
+static int needed_complete(j_decompress_ptr d) {
+  static signed char row[64], col[64]; /* of zigzag position k */
+  if (row[63] == 0)
+    for (int k = 0, r = 0, c = 0; k < 64; k++) {
+      row[k] = (signed char)r, col[k] = (signed char)c;
+      if ((r + c) % 2 == 0) /* going up and right */
+        c == 7 ? r++ : r == 0 ? c++ : (r--, c++);
+      else
+        r == 7 ? c++ : c == 0 ? r++ : (r++, c--);
     }
+  for (int i = 0; i < d->num_components; i++) {
+    int sz = d->comp_info[i].DCT_scaled_size;
+    for (int k = 0; k < 64; k++)
+      if (row[k] < sz && col[k] < sz && d->coef_bits[i][k] != 0)
+        return 0;
   }
-  rc = 0;
+  return 1;
+}
+
+/* Whether the data ends with the EOI marker (trailing padding allowed). */
+static int has_eoi(const unsigned char *p, size_t n) {
+  while (n > 2 && (p[n - 1] == 0 || p[n - 1] == '\n' || p[n - 1] == '\r'))
+    n--;
+  return n >= 4 && p[n - 2] == 0xFF && p[n - 1] == 0xD9;
+}
+
+/* Decodes at the smallest scale N/8 that leaves at least twice (tw, th).
+ * A scaled decode uses only the low-frequency coefficients, so a
+ * progressive JPEG is read only until those are complete (buffered-image
+ * mode), and the later scans, most of the file, are skipped -- unless the
+ * file does not end properly, where reading to the end is what tells a
+ * truncated file.  0, or -1 to fall back to stb (CMYK). */
+static int decode_jpeg(const unsigned char *p, size_t n, int tw, int th, image *im,
+                       int *err, char *msg, size_t msgn) {
+  struct jpeg_decompress_struct d;
+  jpeg_err e = {0};
+  unsigned char *volatile px = NULL;
+  volatile int rc = 0;
+  d.err = jpeg_std_error(&e.pub);
+  e.pub.error_exit = jpeg_fail;
+  e.pub.emit_message = jpeg_note;
+  jpeg_create_decompress(&d);
+  if (setjmp(e.jump)) {
+    char why[JMSG_LENGTH_MAX];
+    e.pub.format_message((j_common_ptr)&d, why);
+    *err = e.pub.msg_code == JERR_OUT_OF_MEMORY ? WD_IMG_NOMEM : WD_IMG_CORRUPT;
+    snprintf(msg, msgn, "%s", why);
+    free(px);
+    goto out;
+  }
+  jpeg_mem_src(&d, p, (unsigned long)n);
+  jpeg_read_header(&d, TRUE);
+  if (d.jpeg_color_space == JCS_CMYK || d.jpeg_color_space == JCS_YCCK) {
+    rc = -1;
+    goto out;
+  }
+  unsigned num = 1;
+  while (num < 8 && ((d.image_width * num + 7) / 8 < 2u * (unsigned)tw ||
+                     (d.image_height * num + 7) / 8 < 2u * (unsigned)th))
+    num++;
+  d.scale_num = num, d.scale_denom = 8;
+  d.dct_method = JDCT_IFAST;
+  d.out_color_space = d.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
+  int early = num < 8 && jpeg_has_multiple_scans(&d) && has_eoi(p, n);
+  d.buffered_image = (boolean)early;
+  d.do_block_smoothing = FALSE; /* it guesses coefficients not yet read */
+  jpeg_start_decompress(&d);
+  if (early) {
+    int r;
+    do
+      r = jpeg_consume_input(&d);
+    while (r != JPEG_SUSPENDED && r != JPEG_REACHED_EOI &&
+           !(r == JPEG_SCAN_COMPLETED && needed_complete(&d)));
+    jpeg_start_output(&d, d.input_scan_number);
+  }
+  size_t stride = (size_t)d.output_width * d.output_components;
+  px = malloc(stride * d.output_height);
+  if (px == NULL) {
+    *err = WD_IMG_NOMEM;
+    snprintf(msg, msgn, "out of memory for %ux%u pixels", d.output_width, d.output_height);
+    goto out;
+  }
+  while (d.output_scanline < d.output_height) {
+    JSAMPROW row = px + stride * d.output_scanline;
+    jpeg_read_scanlines(&d, &row, 1);
+  }
+  if (e.truncated) {
+    *err = WD_IMG_CORRUPT;
+    snprintf(msg, msgn, "premature end of JPEG data");
+    free(px);
+    goto out;
+  }
+  im->px = px, im->w = (int)d.output_width, im->h = (int)d.output_height;
+  im->ch = d.output_components, im->from_stb = 0;
 out:
-  tjDestroy(tj);
+  jpeg_destroy_decompress(&d); /* also abandons what was not read */
   return rc;
 }
 

@@ -1,6 +1,6 @@
 /* images.h -- images made on the spot for the resize tests and the demo:
- * real encodings (stb_image_write; libspng for 16-bit and interlaced PNG,
- * which stb cannot write), an EXIF orientation tag spliced into a JPEG,
+ * real encodings (stb_image_write; libspng for 16-bit and interlaced PNG
+ * and libjpeg for progressive JPEG, which stb cannot write), an EXIF orientation tag spliced into a JPEG,
  * and hostile files.
  * Nothing binary is committed. */
 #ifndef WD_TESTS_IMAGES_H
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jpeglib.h>
 #include <spng.h>
 #include <stb_image_write.h>
 
@@ -64,6 +65,34 @@ static inline int make_png(const char *path, int w, int h, int ch) {
   int ok = stbi_write_png(path, w, h, ch, p, 0);
   free(p);
   return ok ? 0 : -1;
+}
+
+/* A progressive JPEG of the pattern (libjpeg's standard script: DC first,
+ * with successive approximation, then the AC scans). */
+static inline int make_jpeg_progressive(const char *path, int w, int h, int q) {
+  FILE *f = fopen(path, "wb");
+  if (f == NULL)
+    return -1;
+  unsigned char *p = pattern(w, h, 3, (unsigned)w);
+  struct jpeg_compress_struct c;
+  struct jpeg_error_mgr e;
+  c.err = jpeg_std_error(&e);
+  jpeg_create_compress(&c);
+  jpeg_stdio_dest(&c, f);
+  c.image_width = (JDIMENSION)w, c.image_height = (JDIMENSION)h;
+  c.input_components = 3, c.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, q, TRUE);
+  jpeg_simple_progression(&c);
+  jpeg_start_compress(&c, TRUE);
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row = p + (size_t)c.next_scanline * w * 3;
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  free(p);
+  return fclose(f);
 }
 
 /* A JPEG whose EXIF says "rotate 90 degrees clockwise to display"

@@ -12,6 +12,7 @@
 #include "images.h"
 
 #include <stb_image.h>
+#include <stb_image_resize.h>
 
 static char dir[64], in[128], out[128];
 
@@ -257,6 +258,50 @@ START_TEST(memory_limit_and_timeout_rows) {
 }
 END_TEST
 
+/* A progressive JPEG thumbnailed from its DC scans alone must come out
+ * exactly as from a full decode at 1/8: the same pixels, byte for byte
+ * (PNG output, and the same resize after the decode). */
+START_TEST(progressive_jpeg_read_only_as_far_as_needed) {
+  make_jpeg_progressive(path(in, "prog.jpg"), 1600, 1200, 90);
+  ck_assert_int_eq(sh("build/warden resize -w 100 -f png %s -o %s", path(in, "prog.jpg"), out),
+                   0);
+  size_t n;
+  unsigned char *file = read_file(path(in, "prog.jpg"), &n);
+  struct jpeg_decompress_struct d;
+  struct jpeg_error_mgr e;
+  d.err = jpeg_std_error(&e);
+  jpeg_create_decompress(&d);
+  jpeg_mem_src(&d, file, (unsigned long)n);
+  jpeg_read_header(&d, TRUE);
+  d.scale_num = 1, d.scale_denom = 8, d.dct_method = JDCT_IFAST;
+  jpeg_start_decompress(&d);
+  ck_assert(d.output_width == 200 && d.output_height == 150);
+  unsigned char *full = malloc(200 * 150 * 3), *want = malloc(100 * 75 * 3);
+  while (d.output_scanline < d.output_height) {
+    JSAMPROW row = full + (size_t)d.output_scanline * 200 * 3;
+    jpeg_read_scanlines(&d, &row, 1);
+  }
+  jpeg_finish_decompress(&d);
+  jpeg_destroy_decompress(&d);
+  ck_assert(stbir_resize_uint8_srgb(full, 200, 150, 0, want, 100, 75, 0, 3,
+                                    STBIR_ALPHA_CHANNEL_NONE, 0));
+  int w, h, ch;
+  unsigned char *got = stbi_load(path(out, "prog.png"), &w, &h, &ch, 0);
+  ck_assert_ptr_nonnull(got);
+  ck_assert(w == 100 && h == 75 && ch == 3);
+  ck_assert_int_eq(memcmp(got, want, 100 * 75 * 3), 0);
+  stbi_image_free(got);
+  /* Cut in its AC scans: no EOI, so it is read to the end -- corrupt. */
+  ck_assert_int_eq(write_file(path(in, "cut.jpg"), file, n * 2 / 3), 0);
+  ck_assert_int_eq(sh("build/warden resize --json -w 100 %s -o %s > %s 2>/dev/null",
+                      path(in, "cut.jpg"), path(dir, "o2"), path(dir, "rows.json")),
+                   1);
+  char *rows = read_file(path(dir, "rows.json"), &n);
+  ck_assert_str_eq(status_of(rows, "cut.jpg"), "corrupt");
+  free(rows), free(file), free(full), free(want);
+}
+END_TEST
+
 START_TEST(output_name_collisions) {
   /* a.png and a.bmp would both make a.png: the PNG keeps the name. */
   make_png(path(in, "a.png"), 300, 200, 3);
@@ -394,6 +439,7 @@ int main(void) {
   tcase_add_test(tc, hostile_inputs_cost_one_row_each);
   tcase_add_test(tc, png_is_streamed_and_shrunk_in_linear_light);
   tcase_add_test(tc, memory_limit_and_timeout_rows);
+  tcase_add_test(tc, progressive_jpeg_read_only_as_far_as_needed);
   tcase_add_test(tc, output_name_collisions);
   tcase_add_test(tc, resume_and_bad_usage);
   tcase_add_test(tc, sandboxed_and_loops_cut_off);
