@@ -1,16 +1,18 @@
 /* resize.c -- the "resize" job (see resize.h).
  *
  * Decoding: JPEG goes through libjpeg-turbo, which decodes straight to a
- * reduced size with DCT scaling (1/2, 1/4, 1/8): the smallest size at
- * least twice the target, so the final filter still has pixels to work
- * with.  PNG goes through libspng a row at a time, each row folded at
- * once into an image shrunk by a whole factor (a box filter in linear
- * light, alpha-weighted): a 5120x2880 PNG never exists whole in memory.
- * Every other format -- and a JPEG libjpeg-turbo refuses -- goes through
+ * reduced size with DCT scaling (N/8): the smallest size at least twice
+ * the target, so the final filter still has pixels to work with; a
+ * progressive JPEG is read only until the coefficients that scale uses
+ * are complete.  PNG goes through libspng a row at a time, each row
+ * folded at once into an image shrunk by a whole factor (a box filter in
+ * linear light, alpha-weighted): a 5120x2880 PNG never exists whole in
+ * memory.  Every other format -- and a CMYK JPEG -- goes through
  * stb_image, then the same shrink.  Dimensions are checked from the
  * header before any pixel is decoded.  Then stb_image_resize
  * (sRGB-correct, alpha-aware) to the exact size, EXIF orientation for
- * JPEG, and stb_image_write into memory.
+ * JPEG, and stb_image_write into memory.  The worker's heap stays warm
+ * between images, on huge pages where the kernel allows.
  *
  * Hostile input: the first call locks the worker down for good -- no new
  * privileges, and a seccomp filter that kills the process on any system
