@@ -145,6 +145,32 @@ static inline int write_png_spng(const char *path, const void *px, int w, int h,
   return rc;
 }
 
+/* A palette PNG of w x h: red, green and blue thirds, left to right, the
+ * blue entry transparent through tRNS. */
+static inline int make_png_palette(const char *path, int w, int h) {
+  struct spng_ihdr ihdr = {.width = (uint32_t)w, .height = (uint32_t)h, .bit_depth = 8,
+                           .color_type = SPNG_COLOR_TYPE_INDEXED};
+  struct spng_plte plte = {.n_entries = 3,
+                           .entries = {{255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}}};
+  struct spng_trns trns = {.n_type3_entries = 3, .type3_alpha = {255, 255, 0}};
+  unsigned char *px = malloc((size_t)w * h);
+  for (int i = 0; i < w * h; i++)
+    px[i] = (unsigned char)(i % w * 3 / w);
+  spng_ctx *c = spng_ctx_new(SPNG_CTX_ENCODER);
+  size_t n = 0;
+  int err = 0, rc = -1;
+  void *png = NULL;
+  if (c && !spng_set_option(c, SPNG_ENCODE_TO_BUFFER, 1) && !spng_set_ihdr(c, &ihdr) &&
+      !spng_set_plte(c, &plte) && !spng_set_trns(c, &trns) &&
+      !spng_encode_image(c, px, (size_t)w * h, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE) &&
+      (png = spng_get_png_buffer(c, &n, &err)) != NULL)
+    rc = write_file(path, png, n);
+  free(png);
+  free(px);
+  spng_ctx_free(c);
+  return rc;
+}
+
 /* A 16-bit PNG of the pattern, ch channels. */
 static inline int make_png16(const char *path, int w, int h, int ch) {
   unsigned char *p = pattern(w, h, ch, 7);

@@ -182,6 +182,7 @@ START_TEST(png_is_streamed_and_shrunk_in_linear_light) {
     rgba[i * 2] = g[i], rgba[i * 2 + 1] = (unsigned char)(i % W * 255 / W);
   ck_assert_int_eq(write_png_spng(path(in, "grey-alpha.png"), rgba, W, H, 2, 8, 0), 0);
   make_png16(path(in, "grey16.png"), 640, 480, 1);
+  ck_assert_int_eq(make_png_palette(path(in, "palette.png"), 900, 300), 0);
   free(g), free(rgb), free(rgba);
   /* 3000 x 3000 RGBA: 36 MB decoded, a few KB on disk. */
   enum { B = 3000 };
@@ -225,6 +226,17 @@ START_TEST(png_is_streamed_and_shrunk_in_linear_light) {
   ck_assert(w == 100 && ch == 2); /* grey stays grey, alpha kept */
   dims(path(out, "grey16.png"), &w, &h, &ch);
   ck_assert(w == 100 && h == 75 && ch == 1);
+  /* Palette + tRNS: RGBA out; red, green, then transparent thirds. */
+  p = stbi_load(path(out, "palette.png"), &w, &h, &ch, 0);
+  ck_assert_ptr_nonnull(p);
+  ck_assert(w == 100 && h == 33 && ch == 4);
+  static const int want[3][4] = {{255, 0, 0, 255}, {0, 255, 0, 255}, {-1, -1, -1, 0}};
+  for (int t = 0; t < 3; t++)
+    for (int c = 0; c < 4; c++)
+      if (want[t][c] >= 0)
+        ck_assert_msg(abs(px_at(p, w, ch, 16 + 33 * t, 16, c) - want[t][c]) <= 1,
+                      "palette third %d channel %d: %d", t, c, px_at(p, w, ch, 16 + 33 * t, 16, c));
+  stbi_image_free(p);
   /* Streamed: the worker never held the 36 MB image. */
   long rss = field_of(rows, "big.png", "worker_peak_rss_kb");
   ck_assert_msg(rss > 0 && rss * 1024 < (long)B * B * 4 / 2, "worker peak RSS %ld KiB", rss);
