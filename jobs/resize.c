@@ -107,6 +107,9 @@ const char *wd_img_sniff(const unsigned char *p, size_t n) {
 static int lock_down(void) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return -1;
+#ifdef __SANITIZE_ADDRESS__
+  return 0; /* ASan needs the file system to report; the filter would kill it */
+#endif
   scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
   if (f == NULL)
     return -1;

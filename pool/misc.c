@@ -6,11 +6,13 @@
 const char *wd_strerror(int err) {
   if (err >= 0)
     return "success";
-  const char *s = uv_strerror(err);
-  /* libuv names only the codes it knows; the rest are plain errnos. */
-  if (strncmp(s, "Unknown system error", 20) == 0)
+  /* libuv names only the codes it knows; the rest are plain errnos.  Ask
+   * into a buffer first: uv_strerror() leaks the string it makes for an
+   * unknown code (found by LeakSanitizer). */
+  char buf[64];
+  if (strncmp(uv_strerror_r(err, buf, sizeof(buf)), "Unknown system error", 20) == 0)
     return strerror(-err);
-  return s;
+  return uv_strerror(err);
 }
 
 const char *wd_status_name(wd_status s) {

@@ -266,10 +266,12 @@ static void worker_child(int sock, int memfd, pid_t zygote) {
       dup3(e, WD__FD_STDERR, O_CLOEXEC) < 0)
     _exit(1);
   close_from(WD__FD_STDERR + 1);
+#ifndef __SANITIZE_ADDRESS__ /* ASan's shadow memory cannot live under one */
   if (Z.cfg->memory_limit) {
     struct rlimit rl = {Z.cfg->memory_limit, Z.cfg->memory_limit};
     setrlimit(RLIMIT_AS, &rl);
   }
+#endif
   sigset_t none;
   sigemptyset(&none);
   pthread_sigmask(SIG_SETMASK, &none, NULL);

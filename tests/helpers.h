@@ -3,6 +3,21 @@
 #ifndef WD_TEST_HELPERS_H
 #define WD_TEST_HELPERS_H
 
+/* The warden binary the CLI tests drive: build/warden, or the sanitized
+ * build's (the Makefile passes its own). */
+/* A sanitized build (make test-asan) has no address-space limit (ASan's
+ * shadow memory cannot live under one) and no seccomp filter in the
+ * resize worker (ASan must be able to report): tests of those skip. */
+#ifdef __SANITIZE_ADDRESS__
+#define WD_ASAN 1
+#else
+#define WD_ASAN 0
+#endif
+
+#ifndef WD_BIN
+#define WD_BIN "build/warden"
+#endif
+
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>

@@ -47,8 +47,9 @@ static inline void *read_file(const char *path, size_t *n) {
   fseek(f, 0, SEEK_END);
   long len = ftell(f);
   fseek(f, 0, SEEK_SET);
-  void *p = malloc(len > 0 ? (size_t)len : 1);
+  char *p = malloc(len > 0 ? (size_t)len + 1 : 1);
   *n = fread(p, 1, (size_t)len, f);
+  p[*n] = '\0'; /* the tests read JSON rows as a string */
   fclose(f);
   return p;
 }

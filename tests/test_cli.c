@@ -8,7 +8,7 @@
 #include "../cli/parse.h"
 #include "helpers.h"
 
-static const char *W = "build/warden";
+static const char *W = WD_BIN;
 
 
 /* Runs a command and returns its stdout (malloc'd). */
@@ -121,29 +121,29 @@ START_TEST(exec_forwards_sigint) {
 END_TEST
 
 START_TEST(run_outputs_and_status) {
-  char *o = out_of("seq 6 | build/warden run -j3 -k -- sh -c 'echo line $1; exit $(( $1 % 3 == 0 ))' x 2>/dev/null; echo rc=$?");
+  char *o = out_of("seq 6 | " WD_BIN " run -j3 -k -- sh -c 'echo line $1; exit $(( $1 % 3 == 0 ))' x 2>/dev/null; echo rc=$?");
   ck_assert_str_eq(o, "line 1\nline 2\nline 3\nline 4\nline 5\nline 6\nrc=2\n");
   free(o);
-  o = out_of("build/warden run -k --tag -- echo ::: a b");
+  o = out_of(WD_BIN " run -k --tag -- echo ::: a b");
   ck_assert_str_eq(o, "a\ta\nb\tb\n");
   free(o);
-  o = out_of("printf 'x y\\0z\\0' | build/warden run -0 -k -- echo");
+  o = out_of("printf 'x y\\0z\\0' | " WD_BIN " run -0 -k -- echo");
   ck_assert_str_eq(o, "x y\nz\n");
   free(o);
-  o = out_of("build/warden run -k --shell -- 'echo {} | tr a-z A-Z' ::: \"it's\"");
+  o = out_of(WD_BIN " run -k --shell -- 'echo {} | tr a-z A-Z' ::: \"it's\"");
   ck_assert_str_eq(o, "IT'S\n");
   free(o);
 }
 END_TEST
 
 START_TEST(run_json_is_valid_for_any_bytes) {
-  char *o = out_of("build/warden run --json -- printf '\\377\\001\"\\\\%s' ::: q");
+  char *o = out_of(WD_BIN " run --json -- printf '\\377\\001\"\\\\%s' ::: q");
   ck_assert_ptr_nonnull(strstr(o, "\"stdout\":\"\\ufffd\\u0001\\\"\\\\q\""));
   ck_assert_ptr_nonnull(strstr(o, "\"status\":\"ok\""));
   free(o);
-  ck_assert_int_eq(sh("build/warden run --json -- printf '\\377\\376' ::: a b c"
+  ck_assert_int_eq(sh(WD_BIN " run --json -- printf '\\377\\376' ::: a b c"
                       " | python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin]'"), 0);
-  o = out_of("build/warden run --json -t 100ms -- sleep ::: 5");
+  o = out_of(WD_BIN " run --json -t 100ms -- sleep ::: 5");
   ck_assert_ptr_nonnull(strstr(o, "\"status\":\"timeout\""));
   free(o);
 }
@@ -152,7 +152,7 @@ END_TEST
 START_TEST(run_timeout_kills_trees) {
   char dir[] = "/tmp/wd-run-XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  ck_assert_int_eq(sh("build/warden run -j4 -t 300ms -- sh -c 'setsid sleep 60 & echo $! > %s/$1; sleep 60' x ::: 1 2 3 4 2>/dev/null", dir), 4);
+  ck_assert_int_eq(sh(WD_BIN " run -j4 -t 300ms -- sh -c 'setsid sleep 60 & echo $! > %s/$1; sleep 60' x ::: 1 2 3 4 2>/dev/null", dir), 4);
   for (int i = 1; i <= 4; i++) {
     char path[128];
     snprintf(path, sizeof(path), "%s/%d", dir, i);
@@ -173,7 +173,7 @@ START_TEST(run_retries_and_halt) {
   unlink(m);
   char cmd[512];
   snprintf(cmd, sizeof(cmd),
-           "build/warden run --json -r 2 -- sh -c '[ -e %s ] || { touch %s; exit 1; }' ::: a", m, m);
+           WD_BIN " run --json -r 2 -- sh -c '[ -e %s ] || { touch %s; exit 1; }' ::: a", m, m);
   char *o = out_of(cmd);
   ck_assert_ptr_nonnull(strstr(o, "\"attempts\":2"));
   ck_assert_ptr_nonnull(strstr(o, "\"status\":\"ok\""));
@@ -181,7 +181,7 @@ START_TEST(run_retries_and_halt) {
   unlink(m);
   /* halt now after the first failure: the slow ones are killed, not run */
   uint64_t t0 = uv_hrtime();
-  int rc = sh("build/warden run -j2 --halt now,fail=1 -- sh -c 'sleep $1; exit 1' x ::: 0 30 30 30 2>/dev/null");
+  int rc = sh(WD_BIN " run -j2 --halt now,fail=1 -- sh -c 'sleep $1; exit 1' x ::: 0 30 30 30 2>/dev/null");
   ck_assert_int_ge(rc, 1);
   ck_assert_uint_lt(uv_hrtime() - t0, 20000000000ull);
 }
@@ -207,7 +207,7 @@ START_TEST(run_joblog_resume_after_sigkill) {
   waitpid(pid, NULL, 0);
   /* Rerun with --resume: exactly the four unfinished ones run. */
   char cmd[512];
-  snprintf(cmd, sizeof(cmd), "build/warden run -j4 --joblog %s --resume -- sleep ::: 0.05 0.05 0.05 0.05 0.1 0.1 0.1 0.1", log);
+  snprintf(cmd, sizeof(cmd), WD_BIN " run -j4 --joblog %s --resume -- sleep ::: 0.05 0.05 0.05 0.05 0.1 0.1 0.1 0.1", log);
   ck_assert_int_eq(sh("%s", cmd), 0);
   ck_assert_int_eq(count_lines(log), 9);
   for (int seq = 1; seq <= 8; seq++) {
@@ -275,7 +275,7 @@ END_TEST
 START_TEST(run_thousand_at_once) {
   ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   uint64_t t0 = uv_hrtime();
-  char *o = out_of("seq 1000 | build/warden run -j1000 -N0 --json -- sleep 2 "
+  char *o = out_of("seq 1000 | " WD_BIN " run -j1000 -N0 --json -- sleep 2 "
                    "| grep -c '\"status\":\"ok\"'");
   ck_assert_str_eq(o, "1000\n");
   free(o);
@@ -286,21 +286,21 @@ START_TEST(run_thousand_at_once) {
 END_TEST
 
 START_TEST(run_max_args) {
-  char *o = out_of("build/warden run -k -N2 -- echo ::: a b c");
+  char *o = out_of(WD_BIN " run -k -N2 -- echo ::: a b c");
   ck_assert_str_eq(o, "a b\nc\n");
   free(o);
   /* '{}' as a word: one argument per input; inside a word: joined. */
-  o = out_of("build/warden run -k -N2 -- sh -c 'echo $# \"$1\" \"$2\"' x {} ::: 'a b' c");
+  o = out_of(WD_BIN " run -k -N2 -- sh -c 'echo $# \"$1\" \"$2\"' x {} ::: 'a b' c");
   ck_assert_str_eq(o, "2 a b c\n");
   free(o);
-  o = out_of("build/warden run -k -N3 -- echo '<{}>' ::: 1 2 3");
+  o = out_of(WD_BIN " run -k -N3 -- echo '<{}>' ::: 1 2 3");
   ck_assert_str_eq(o, "<1 2 3>\n");
   free(o);
   /* -N0: one command per input, none passed (GNU parallel's -N0). */
-  o = out_of("build/warden run -k -N0 --tag -- echo hi ::: x y");
+  o = out_of(WD_BIN " run -k -N0 --tag -- echo hi ::: x y");
   ck_assert_str_eq(o, "x\thi\ny\thi\n");
   free(o);
-  o = out_of("build/warden run -N2 --shell -- 'printf \"[%s]\" {}' ::: \"it's\" b");
+  o = out_of(WD_BIN " run -N2 --shell -- 'printf \"[%s]\" {}' ::: \"it's\" b");
   ck_assert_str_eq(o, "[it's][b]");
   free(o);
   ck_assert_int_eq(sh("%s run -N -1 -- true ::: a 2>/dev/null", W), 125);

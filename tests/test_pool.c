@@ -297,6 +297,8 @@ START_TEST(max_tasks_recycles) {
 END_TEST
 
 START_TEST(memory_limit) {
+  if (WD_ASAN)
+    return;
   wd_pool_options o = {.workers = 1, .memory_limit = 256u << 20};
   start_with(o);
   wd_future *f;
