@@ -23,11 +23,13 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 EXAMPLES:= $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+FUZZ_TARGETS := frame parse lines resize
+REPLAYS := $(addprefix $(B)/fuzz/replay_,$(FUZZ_TARGETS))
 
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 
-.PHONY: all deps test unit-tests test-asan test-valgrind demo bench clean examples
+.PHONY: all deps test unit-tests test-asan test-valgrind fuzz demo bench clean examples
 all: $(B)/warden $(B)/libwarden.a examples
 
 $(DEPS): scripts/deps.sh
@@ -65,10 +67,19 @@ examples: $(EXAMPLES)
 # UBSan, then the core tests under valgrind's memcheck.
 test: unit-tests test-asan test-valgrind
 
-unit-tests: $(B)/warden $(TESTS) examples
+unit-tests: $(B)/warden $(TESTS) examples $(REPLAYS)
 	@failed=0; for t in $(TESTS); do \
 	  echo "== $$t"; $$t || failed=1; \
+	done; \
+	for t in $(FUZZ_TARGETS); do set -- fuzz/regressions/$$t/*; [ -e "$$1" ] || continue; \
+	  echo "== replay $$t: $$# saved fuzzer inputs"; $(B)/fuzz/replay_$$t "$$@" || failed=1; \
 	done; exit $$failed
+
+# The fuzz targets' saved inputs, replayed without libFuzzer.
+$(B)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(B)/libwarden.a $(B)/cli/parse.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv stb) $(LDFLAGS) -o $@ $< fuzz/replay.c \
+	  $(B)/cli/parse.o $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
 # Any report fails the run (halt_on_error; UBSan does not recover).  A
 # crashing task must still die of its signal (the tests check the status),
@@ -108,7 +119,38 @@ bench: all $(BENCHES)
 	  libvips-tools imagemagick
 	bench/run.sh
 
+# make fuzz: the libFuzzer targets (clang; fuzz/*.c), each run for
+# FUZZ_TIME seconds from a seed corpus fuzz/seeds.c generates.  A crash
+# stops the run; its input lands in fuzz/regressions/TARGET/, which
+# make test replays (fuzz/replay.c) once it is fixed and committed.
+FUZZ_TIME    ?= 60
+FZ           := build-fuzz
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -std=c11 -D_GNU_SOURCE -DWD_NO_SANDBOX -Iinclude
+FUZZ_SRC     := $(LIB_SRC) cli/parse.c
+
+fuzz: $(DEPS) $(addprefix $(FZ)/fuzz_,$(FUZZ_TARGETS)) $(FZ)/seeds
+	@rm -rf $(FZ)/seeds.d && $(FZ)/seeds $(FZ)/seeds.d
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(FZ)/corpus/$$t fuzz/regressions/$$t; \
+	  echo "== fuzz $$t ($(FUZZ_TIME) s)"; \
+	  $(FZ)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=fuzz/regressions/$$t/ $(FZ)/corpus/$$t $(FZ)/seeds.d/$$t \
+	    > $(FZ)/$$t.log 2>&1; rc=$$?; \
+	  grep -E '^stat::(number_of_executed_units|new_units_added)' $(FZ)/$$t.log; \
+	  test $$rc -eq 0 || { tail -40 $(FZ)/$$t.log; exit 1; }; \
+	done
+
+$(FZ)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(DEPS)
+	@scripts/deps.sh clang libclang-rt-14-dev
+	@mkdir -p $(FZ)
+	clang $(FUZZ_CFLAGS) $$(pkg-config --cflags libuv stb) -o $@ $< $(FUZZ_SRC) \
+	  $$(pkg-config --libs libuv) $(LDLIBS)
+
+$(FZ)/seeds: fuzz/seeds.c tests/images.h $(DEPS)
+	@mkdir -p $(FZ)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags stb) -o $@ $< $(LDLIBS)
+
 clean:
-	rm -rf $(B) build-asan
+	rm -rf $(B) build-asan $(FZ)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

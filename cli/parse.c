@@ -119,3 +119,17 @@ int wd_parse_count(const char *s, long lo, long hi, long *out) {
   *out = v;
   return 0;
 }
+
+void wd_split_inputs(const char *p, size_t n, char sep,
+                     void (*emit)(void *ctx, const char *p, size_t n), void *ctx) {
+  size_t start = 0;
+  for (size_t i = 0; i <= n; i++)
+    if (i == n || p[i] == sep) {
+      size_t k = i - start;
+      if (sep == '\n' && k && p[start + k - 1] == '\r')
+        k--;
+      if (i < n || k > 0)
+        emit(ctx, p + start, k);
+      start = i + 1;
+    }
+}

@@ -4,6 +4,7 @@
 #ifndef WD_CLI_PARSE_H
 #define WD_CLI_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A duration in milliseconds.  Units: ms, s, m, h, d, combinable ("1m30s");
@@ -19,5 +20,10 @@ int wd_parse_signal(const char *s, int *sig);
 
 /* A count: a decimal integer from lo to hi. */
 int wd_parse_count(const char *s, long lo, long hi, long *out);
+/* Splits p[0..n) into inputs at sep ('\n' or '\0'), calling emit for
+ * each: a final separator does not make an empty input after it, and with
+ * '\n' a line's trailing '\r' is dropped (CRLF files). */
+void wd_split_inputs(const char *p, size_t n, char sep,
+                     void (*emit)(void *ctx, const char *p, size_t n), void *ctx);
 
 #endif

@@ -440,7 +440,8 @@ static void on_signal(uv_signal_t *h, int sig) {
 static char **inputs;
 static size_t ninputs;
 
-static void add_input(const char *p, size_t n) {
+static void add_input(void *ctx, const char *p, size_t n) {
+  (void)ctx;
   static size_t cap;
   if (ninputs == cap) {
     cap = cap ? cap * 2 : 1024;
@@ -498,17 +499,7 @@ static int read_stdin(void) {
       break;
     b.len += (size_t)n;
   }
-  char sep = R.null_sep ? '\0' : '\n';
-  size_t start = 0;
-  for (size_t i = 0; i <= b.len; i++)
-    if (i == b.len || b.p[i] == sep) {
-      size_t n = i - start;
-      if (!R.null_sep && n && b.p[start + n - 1] == '\r')
-        n--;
-      if (i < b.len || n > 0)
-        add_input(b.p + start, n);
-      start = i + 1;
-    }
+  wd_split_inputs(b.p, b.len, R.null_sep ? '\0' : '\n', add_input, NULL);
   wd__buf_free(&b);
   return 0;
 }
@@ -645,7 +636,7 @@ int wd_cli_run(int argc, char **argv) {
   for (int i = 0; i < R.ntmpl; i++)
     if (strcmp(R.tmpl[i], ":::") == 0) {
       for (int k = i + 1; k < R.ntmpl; k++)
-        add_input(R.tmpl[k], strlen(R.tmpl[k]));
+        add_input(NULL, R.tmpl[k], strlen(R.tmpl[k]));
       R.ntmpl = i;
       if (ninputs == 0)
         return wd_cli_fail("run", "no inputs after ':::'");

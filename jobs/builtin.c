@@ -75,7 +75,7 @@ static int job_spin(const void *arg, size_t len, wd_out *out) {
 }
 
 /* The NULL write is the point: UBSan must not turn it into an exit. */
-__attribute__((no_sanitize_undefined)) static int job_crash(const void *arg, size_t len,
+__attribute__((no_sanitize("undefined"))) static int job_crash(const void *arg, size_t len,
                                                              wd_out *out) {
   int sig = (int)arg_num(arg, len, SIGSEGV);
   (void)out;

@@ -107,8 +107,9 @@ const char *wd_img_sniff(const unsigned char *p, size_t n) {
 static int lock_down(void) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return -1;
-#ifdef __SANITIZE_ADDRESS__
-  return 0; /* ASan needs the file system to report; the filter would kill it */
+#if defined(__SANITIZE_ADDRESS__) || defined(WD_NO_SANDBOX)
+  return 0; /* ASan needs the file system to report; the filter would kill it
+               (and a fuzzer runs the job in its own process) */
 #endif
   scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
   if (f == NULL)
@@ -477,6 +478,8 @@ static void jpeg_note(j_common_ptr c, int level) {
  * coef_bits says, per coefficient in zigzag order, how far each got. */
 static int needed_complete(j_decompress_ptr d) {
   static signed char row[64], col[64]; /* of zigzag position k */
+  if (d->coef_bits == NULL) /* only progressive JPEGs have it */
+    return 0;
   if (row[63] == 0)
     for (int k = 0, r = 0, c = 0; k < 64; k++) {
       row[k] = (signed char)r, col[k] = (signed char)c;
@@ -538,7 +541,9 @@ static int decode_jpeg(const unsigned char *p, size_t n, int tw, int th, image *
   d.scale_num = num, d.scale_denom = 8;
   d.dct_method = JDCT_IFAST;
   d.out_color_space = d.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
-  int early = num < 8 && jpeg_has_multiple_scans(&d) && has_eoi(p, n);
+  /* (A sequential JPEG may have several scans too: read it all.  The
+   * fuzzer found that one: coef_bits is NULL there.) */
+  int early = num < 8 && d.progressive_mode && has_eoi(p, n);
   d.buffered_image = (boolean)early;
   d.do_block_smoothing = FALSE; /* it guesses coefficients not yet read */
   jpeg_start_decompress(&d);
