@@ -252,6 +252,17 @@ static void on_frame(wd__slot *s, const wd__hdr *h, const char *body) {
     wd__pool_avail(p, s);
 }
 
+/* The worker's end of the socket is gone: it died (or is retiring), and
+ * its EXITED report follows once the zygote has reaped its whole tree.
+ * A running task's outcome is that death, not its deadline: the deadline
+ * stops here, so a worker shot from outside cannot be reported as a
+ * timeout because the report was slow (found by the chaos test). */
+static void worker_gone(wd__slot *s) {
+  wd__fdpoll_set(s->conn, 0);
+  if (s->state != S_KILLING && s->state != S_DOWN)
+    uv_timer_stop(&s->timer);
+}
+
 static void read_results(wd__slot *s) {
   uv_update_time(s->pool->loop);
   while (s->conn && (s->state == S_READY || s->state == S_DRAINING)) {
@@ -263,7 +274,7 @@ static void read_results(wd__slot *s) {
       continue;
     if (n <= 0) {
       if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-        wd__fdpoll_set(s->conn, 0); /* EOF: EXITED will follow */
+        worker_gone(s);
       return;
     }
     s->ibuf.len += (size_t)n;
@@ -293,7 +304,7 @@ static void on_io(uv_poll_t *h, int status, int events) {
   wd__fdpoll *fp = h->data;
   wd__slot *s = fp->owner;
   if (status < 0) {
-    wd__fdpoll_set(fp, 0); /* the worker's end is gone; EXITED follows */
+    worker_gone(s);
     return;
   }
   if (events & UV_WRITABLE)

@@ -1,0 +1,203 @@
+/* test_chaos.c -- faults on purpose, end to end through `warden`:
+ *
+ * - 5,000 commands mixing successes, failures, timeouts, segfaults,
+ *   commands that fork grandchildren, double-fork daemons and setsid
+ *   escapees, while a killer kill -9s a random worker every 50 ms: one
+ *   result per input, every status right (or "crashed" for the ones whose
+ *   worker was shot, never more of those than shots), and afterwards no
+ *   zombie and no survivor.
+ * - kill -9 of the supervisor in the middle of `warden run` and of
+ *   `warden resize`: within a second nothing it started is alive; a rerun
+ *   with --resume does exactly the unfinished inputs, and the joblog or
+ *   the outputs hold exactly one entry per input.
+ *
+ * This process is a child subreaper: whatever warden leaves behind is
+ * re-parented here, and must not be. */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include "helpers.h"
+#include "images.h"
+
+#include <stb_image.h>
+
+static char dir[64];
+
+static void setup(void) {
+  strcpy(dir, "/tmp/wd-chaos-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+}
+
+static void teardown(void) { sh("rm -rf %s", dir); }
+
+/* Kills the warden whose pid is in DIR/pid and reaps it: it was orphaned to
+ * us when the shell that started it exited.  Only it: anything else left
+ * as our child is what warden failed to clean up. */
+static void kill_warden(void) {
+  char p[128];
+  snprintf(p, sizeof(p), "%s/pid", dir);
+  size_t n;
+  char *s = read_file(p, &n);
+  pid_t pid = s ? (pid_t)atoi(s) : 0;
+  free(s);
+  ck_assert_int_gt(pid, 0);
+  kill(pid, SIGKILL);
+  ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+}
+
+/* Whether a process's command line holds `mark` (our sleeps carry odd
+ * durations so that nothing else on the machine matches).  The pattern is
+ * written "[s]leep 1011" so that it does not match the shell running
+ * pgrep, whose own command line holds it. */
+static int alive(const char *mark) {
+  return sh("pgrep -f '[%c]%s' >/dev/null", mark[0], mark + 1) == 0;
+}
+
+/* One cycle of the mix: the deadline is generous (a loaded machine must
+ * not turn a quick command into a timeout), so the sleepers are fewer. */
+static const char *const kinds[] = {"ok",   "fail",   "ok",     "segv",   "tree",
+                                    "fail", "daemon", "setsid", "timeout", "ok"};
+static const char *const want[] = {"ok",     "failed", "ok", "crashed", "timeout",
+                                   "failed", "ok",     "ok", "timeout", "ok"};
+enum { KINDS = 10, N = 5000 };
+
+START_TEST(five_thousand_mixed_under_fire) {
+  char in[128], rows[128], kills[128];
+  snprintf(in, sizeof(in), "%s/in", dir);
+  snprintf(rows, sizeof(rows), "%s/rows", dir);
+  snprintf(kills, sizeof(kills), "%s/kills", dir);
+  FILE *f = fopen(in, "w");
+  for (int i = 0; i < N; i++)
+    fprintf(f, "%s-%d\n", kinds[i % KINDS], i);
+  fclose(f);
+  /* Each kind, by the word before the dash. */
+  const char *script =
+      "case ${0%%-*} in ok) true ;; fail) exit 3 ;; timeout) sleep 1011 ;; "
+      "segv) kill -SEGV $$ ;; tree) sleep 1011 & sleep 1011 ;; "
+      "daemon) (sleep 1011 &) ; exit 0 ;; setsid) setsid sleep 1011 & exit 0 ;; esac";
+  /* The killer: every 50 ms one random worker (a child of the zygote, the
+   * supervisor's child) is shot, while the supervisor lives. */
+  int rc = sh("%s run -j100 -t 1500ms --json -- sh -c '%s' < %s > %s 2>/dev/null & w=$!; "
+              "while kill -0 $w 2>/dev/null; do "
+              "  z=$(pgrep -P $w | head -n1); v=$(pgrep -P \"$z\" 2>/dev/null | shuf -n1); "
+              "  [ -n \"$v\" ] && kill -9 $v 2>/dev/null && echo x >> %s; sleep 0.05; "
+              "done; wait $w",
+              WD_BIN, script, in, rows, kills);
+  ck_assert_int_ne(rc, 125); /* warden's own failure */
+  size_t n;
+  char *all = read_file(rows, &n);
+  char *k = read_file(kills, &n);
+  int shots = k ? (int)n / 2 : 0;
+  static unsigned char seen[N];
+  int off = 0, rows_n = 0;
+  for (char *line = strtok(all, "\n"); line; line = strtok(NULL, "\n"), rows_n++) {
+    char kind[16], status[16];
+    int seq;
+    const char *pi = strstr(line, "\"input\":\""), *ps = strstr(line, "\"status\":\"");
+    ck_assert_msg(pi && ps && sscanf(pi + 9, "%15[a-z]-%d", kind, &seq) == 2 &&
+                      sscanf(ps + 10, "%15[a-z]", status) == 1,
+                  "bad row: %.200s", line);
+    ck_assert_msg(seq >= 0 && seq < N && !seen[seq], "input %d twice", seq);
+    seen[seq] = 1;
+    if (strcmp(status, want[seq % KINDS]) != 0) {
+      ck_assert_msg(strcmp(status, "crashed") == 0, "%s-%d: %s", kind, seq, status);
+      off++;
+    }
+  }
+  ck_assert_int_eq(rows_n, N);
+  ck_assert_msg(off <= shots, "%d rows crashed off-script, %d workers shot", off, shots);
+  ck_assert_int_gt(shots, 0);
+  free(all), free(k);
+  ck_assert_msg(!alive("sleep 1011"), "a command's process survived");
+  ck_assert_int_eq(count_children(), 0);
+}
+END_TEST
+
+/* After the supervisor's death its zygote (and whatever the zygote had
+ * not reaped) is re-parented to us, as it would be to init: reap what is
+ * dead, then nothing may be left -- a live child here is a survivor. */
+static int live_orphans(void) {
+  while (waitpid(-1, NULL, WNOHANG) > 0)
+    ;
+  return count_children();
+}
+
+/* Waits (up to 2 s) for pgrep to find `mark`; 0 when seen. */
+static int wait_for(const char *mark) {
+  for (int i = 0; i < 200; i++) {
+    if (alive(mark))
+      return 0;
+    usleep(10000);
+  }
+  return -1;
+}
+
+START_TEST(supervisor_killed_mid_run) {
+  char log[128];
+  snprintf(log, sizeof(log), "%s/joblog", dir);
+  /* 20 inputs, 4 at a time, each sleeping 1.013 s: killed while the first
+   * ones run, some have finished, most have not started. */
+  sh("seq 20 | %s run -j4 --joblog %s -- sh -c 'sleep 1.013; true' > /dev/null 2>&1 & "
+     "echo $! > %s/pid", WD_BIN, log, dir);
+  ck_assert_int_eq(wait_for("sleep 1.013"), 0);
+  usleep(1300 * 1000); /* let the first four finish and four more start */
+  kill_warden();
+  usleep(1000 * 1000); /* "within a second" */
+  ck_assert_msg(!alive("sleep 1.013"), "a command outlived the supervisor by a second");
+  ck_assert_int_eq(live_orphans(), 0); /* the zygote and workers are gone too */
+  ck_assert_int_eq(sh("seq 20 | %s run -j4 --joblog %s --resume -- sh -c 'sleep 0.013; true' "
+                      "> /dev/null 2>&1", WD_BIN, log),
+                   0);
+  /* One line per input: a header, then seq 1..20 each exactly once. */
+  ck_assert_int_eq(sh("tail -n +2 %s | cut -f1 | sort -n | uniq | wc -l | grep -qx 20", log), 0);
+  ck_assert_int_eq(sh("test $(tail -n +2 %s | wc -l) -eq 20", log), 0);
+  ck_assert_int_eq(live_orphans(), 0);
+}
+END_TEST
+
+START_TEST(supervisor_killed_mid_resize) {
+  char in[128], out[128];
+  snprintf(in, sizeof(in), "%s/in", dir);
+  snprintf(out, sizeof(out), "%s/out", dir);
+  mkdir(in, 0777);
+  for (int i = 0; i < 40; i++) {
+    char p[160];
+    snprintf(p, sizeof(p), "%s/img%02d.png", in, i);
+    make_png(p, 1200, 900, 3);
+  }
+  /* One job, a fresh pool: killed a few images in. */
+  sh("%s resize -j1 -w 64 %s -o %s > /dev/null 2>&1 & echo $! > %s/pid", WD_BIN, in, out, dir);
+  for (int i = 0; i < 500 && sh("test $(ls %s 2>/dev/null | grep -c png) -ge 3", out) != 0; i++)
+    usleep(10000);
+  kill_warden();
+  usleep(1000 * 1000);
+  char mark[160];
+  snprintf(mark, sizeof(mark), "%s resize -j1 -w 64 %s", WD_BIN, in);
+  ck_assert_msg(!alive(mark), "a worker survived");
+  ck_assert_int_eq(live_orphans(), 0);
+  int before = sh("exit $(ls %s | grep -c 'png$')", out);
+  ck_assert_int_lt(before, 40);
+  /* No half-written output: whatever is there is a whole image. */
+  ck_assert_int_eq(sh("ls %s | grep -q warden-", out), 1);
+  ck_assert_int_eq(sh("%s resize --resume -w 64 %s -o %s > /dev/null 2>&1", WD_BIN, in, out), 0);
+  ck_assert_int_eq(sh("test $(ls %s | wc -l) -eq 40", out), 0);
+  for (int i = 0; i < 40; i++) {
+    char p[160];
+    int w, h, ch;
+    snprintf(p, sizeof(p), "%s/img%02d.png", out, i);
+    ck_assert_msg(stbi_info(p, &w, &h, &ch) && w == 64, "%s", p);
+  }
+  ck_assert_int_eq(live_orphans(), 0);
+}
+END_TEST
+
+int main(void) {
+  TCase *tc = tcase_create("chaos");
+  tcase_set_timeout(tc, 300);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, five_thousand_mixed_under_fire);
+  tcase_add_test(tc, supervisor_killed_mid_run);
+  tcase_add_test(tc, supervisor_killed_mid_resize);
+  return run_suite(one_case_suite("chaos", tc));
+}
