@@ -192,6 +192,67 @@ START_TEST(supervisor_killed_mid_resize) {
 }
 END_TEST
 
+/* A reader that goes away (| head -1): warden dies of SIGPIPE as every
+ * filter does (141, what scripts expect), its commands die with it, the
+ * joblog holds only whole lines, and --resume finishes the rest. */
+START_TEST(closed_stdout) {
+  char log[128];
+  snprintf(log, sizeof(log), "%s/joblog", dir);
+  static const char script[] =
+      "seq 50 | \"$1\" run -j4 --json --joblog \"$2\" -- sh -c 'sleep 0.017; echo $0' "
+      "| head -n1 > /dev/null\nexit ${PIPESTATUS[1]}\n";
+  char path[128];
+  snprintf(path, sizeof(path), "%s/pipe.sh", dir);
+  ck_assert_int_eq(write_file(path, script, sizeof(script) - 1), 0);
+  int rc = sh("bash %s %s %s", path, WD_BIN, log);
+  ck_assert_int_eq(rc, 128 + SIGPIPE);
+  usleep(500 * 1000);
+  ck_assert(!alive("sleep 0.017"));
+  ck_assert_int_eq(live_orphans(), 0);
+  ck_assert_int_eq(sh("awk 'substr($0, length($0)) == \"\\n\"' %s > /dev/null", log), 0);
+  ck_assert_int_eq(sh("seq 50 | %s run -j4 --joblog %s --resume -- sh -c 'echo $0' > /dev/null",
+                      WD_BIN, log),
+                   0);
+  ck_assert_int_eq(sh("test $(tail -n +2 %s | cut -f1 | sort -un | wc -l) -eq 50", log), 0);
+  ck_assert_int_eq(sh("test $(tail -n +2 %s | wc -l) -eq 50", log), 0);
+}
+END_TEST
+
+/* Outputs on a full disk (a 96 KiB tmpfs): each image that does not fit is
+ * a "write error" row, the exit status counts them, nothing half-written
+ * or temporary is left, and what was written is whole. */
+START_TEST(full_disk) {
+  char in[128], tiny[128];
+  snprintf(in, sizeof(in), "%s/in", dir);
+  snprintf(tiny, sizeof(tiny), "%s/tiny", dir);
+  mkdir(in, 0777);
+  mkdir(tiny, 0777);
+  if (sh("mount -t tmpfs -o size=96k tmpfs %s 2>/dev/null", tiny) != 0) {
+    fprintf(stderr, "full_disk: cannot mount a tmpfs (not root?): skipped\n");
+    return;
+  }
+  for (int i = 0; i < 12; i++) {
+    char p[160];
+    snprintf(p, sizeof(p), "%s/img%02d.png", in, i);
+    make_png(p, 600, 400, 3);
+  }
+  int rc = sh("%s resize --json -w 300 -f png %s -o %s/o > %s/rows 2>/dev/null", WD_BIN, in,
+              tiny, dir);
+  int failed = sh("exit $(grep -c '\"status\":\"write error\"' %s/rows)", dir);
+  int ok = sh("exit $(grep -c '\"status\":\"ok\"' %s/rows)", dir);
+  ck_assert_int_eq(failed + ok, 12);
+  ck_assert_int_gt(failed, 0);
+  ck_assert_int_eq(rc, failed);
+  ck_assert_int_eq(sh("find %s -name '*.warden-*' | grep -q .", tiny), 1);
+  ck_assert_int_eq(sh("test $(find %s/o -name '*.png' | wc -l) -eq %d", tiny, ok), 0);
+  ck_assert_int_eq(sh("for f in $(find %s/o -name '*.png'); do "
+                      "  tail -c 8 \"$f\" | od -An -c | grep -q 'I   E   N   D' || exit 1; "
+                      "done", tiny),
+                   0); /* every PNG ends with its IEND chunk */
+  sh("umount %s", tiny);
+}
+END_TEST
+
 int main(void) {
   TCase *tc = tcase_create("chaos");
   tcase_set_timeout(tc, 300);
@@ -199,5 +260,7 @@ int main(void) {
   tcase_add_test(tc, five_thousand_mixed_under_fire);
   tcase_add_test(tc, supervisor_killed_mid_run);
   tcase_add_test(tc, supervisor_killed_mid_resize);
+  tcase_add_test(tc, closed_stdout);
+  tcase_add_test(tc, full_disk);
   return run_suite(one_case_suite("chaos", tc));
 }
