@@ -29,7 +29,7 @@ REPLAYS := $(addprefix $(B)/fuzz/replay_,$(FUZZ_TARGETS))
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 
-.PHONY: all deps test unit-tests test-asan test-valgrind fuzz demo bench clean examples
+.PHONY: all deps test unit-tests test-asan test-valgrind fuzz soak demo bench clean examples
 all: $(B)/warden $(B)/libwarden.a examples
 
 $(DEPS): scripts/deps.sh
@@ -149,6 +149,11 @@ $(FZ)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(DEPS)
 $(FZ)/seeds: fuzz/seeds.c tests/images.h $(DEPS)
 	@mkdir -p $(FZ)
 	$(CC) $(CFLAGS) $$(pkg-config --cflags stb) -o $@ $< $(LDLIBS)
+
+# make soak: 100,000 library tasks and 20,000 commands; memory and fds
+# must stay flat (bench/soak.sh prints the figures).
+soak: $(B)/warden $(B)/bench/bench_pool
+	bench/soak.sh
 
 clean:
 	rm -rf $(B) build-asan $(FZ)

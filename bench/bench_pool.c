@@ -6,9 +6,11 @@
  *   storm           seconds for 20 tasks sleeping 10 s, 200 ms timeout, 2 workers
  *   overshoot K     median and p99 ms past a 200 ms deadline until the future
  *                   resolved with the tree reaped (prints "median p99")
- *   memory N        supervisor RSS in KiB after N/10, N/2 and N tasks, run
+ *   memory N        supervisor RSS in KiB, then its open fds, after N/10,
+ *                   N/2 and N tasks, run
  *                   1,000 at a time (steady state, not one huge burst)
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,16 @@ static long rss_kib(void) {
   if (fp)
     fclose(fp);
   return kib;
+}
+
+static long count_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  long n = -1; /* the directory's own fd */
+  while (d && readdir(d))
+    n++;
+  if (d)
+    closedir(d);
+  return n - 2; /* . and .. */
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -130,14 +142,15 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "memory") == 0) {
     size_t n = argc > 2 ? strtoul(argv[2], NULL, 10) : 100000;
     wd_pool *p = start(loop, 2);
-    long rss[3];
+    long rss[3], fds[3];
     size_t marks[3] = {n / 10, n / 2, n}, done = 0;
     for (int k = 0; k < 3; k++) {
       for (; done < marks[k]; done += 1000)
         run_submits(p, 1000);
       rss[k] = rss_kib();
+      fds[k] = count_fds();
     }
-    printf("%ld %ld %ld\n", rss[0], rss[1], rss[2]);
+    printf("%ld %ld %ld %ld %ld %ld\n", rss[0], rss[1], rss[2], fds[0], fds[1], fds[2]);
     wd_pool_destroy(p);
   } else {
     fprintf(stderr, "usage: bench_pool submit|map|storm|overshoot|memory ...\n");

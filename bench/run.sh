@@ -164,5 +164,5 @@ echo "GNU parallel -j1000, 1,000 x sleep 2 (one run, cut off at 60 s): $gp s"
 echo
 echo "deadline overshoot (200 ms deadline -> future resolved, whole tree reaped), 50 each:"
 printf '  %s\n' "${over[@]}"
-echo "supervisor RSS after 10k / 50k / 100k tasks (KiB): $mem"
+echo "supervisor after 10k / 50k / 100k tasks: RSS (KiB) and open fds: $mem"
 echo "warden resize: $imgline"

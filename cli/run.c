@@ -294,6 +294,8 @@ static void print_job(size_t i) {
   }
   wd_future_release(j->f);
   j->f = NULL;
+  free(j->shown); /* logged and printed: nothing keeps a finished command */
+  j->shown = NULL;
 }
 
 static void log_job(size_t i, const outcome *o, double runtime) {
