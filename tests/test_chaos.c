@@ -172,7 +172,7 @@ START_TEST(supervisor_killed_mid_resize) {
     usleep(10000);
   kill_warden();
   usleep(1000 * 1000);
-  char mark[160];
+  char mark[320];
   snprintf(mark, sizeof(mark), "%s resize -j1 -w 64 %s", WD_BIN, in);
   ck_assert_msg(!alive(mark), "a worker survived");
   ck_assert_int_eq(live_orphans(), 0);

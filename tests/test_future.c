@@ -205,9 +205,9 @@ END_TEST
 
 static void check_map(size_t n, size_t chunk) {
   wd_buf *in = calloc(n, sizeof(*in));
-  char (*s)[16] = calloc(n, 16);
+  char (*s)[24] = calloc(n, 24);
   for (size_t i = 0; i < n; i++) {
-    snprintf(s[i], 16, "%zu", i);
+    snprintf(s[i], 24, "%zu", i);
     in[i] = (wd_buf){s[i], strlen(s[i])};
   }
   wd_future *m;
