@@ -140,8 +140,12 @@ START_TEST(supervisor_killed_mid_run) {
    * ones run, some have finished, most have not started. */
   sh("seq 20 | %s run -j4 --joblog %s -- sh -c 'sleep 1.013; true' > /dev/null 2>&1 & "
      "echo $! > %s/pid", WD_BIN, log, dir);
+  /* Killed once the joblog shows some finished (the rest are running or
+   * have not started). */
+  for (int i = 0; i < 1000 && sh("test \"$(cat %s 2>/dev/null | wc -l)\" -ge 5", log) != 0; i++)
+    usleep(10000);
+  ck_assert_int_eq(sh("test \"$(cat %s 2>/dev/null | wc -l)\" -ge 5", log), 0);
   ck_assert_int_eq(wait_for("sleep 1.013"), 0);
-  usleep(1300 * 1000); /* let the first four finish and four more start */
   kill_warden();
   usleep(1000 * 1000); /* "within a second" */
   ck_assert_msg(!alive("sleep 1.013"), "a command outlived the supervisor by a second");
