@@ -662,7 +662,8 @@ static int job_resize(const void *arg, size_t len, wd_out *out) {
     return 1;
   int err = WD_IMG_OK;
   int iw = 0, ih = 0, ich = 0;
-  int is_jpeg = n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF;
+  const char *kind = wd_img_sniff(p, n);
+  int is_jpeg = kind && strcmp(kind, "jpeg") == 0;
   if (n == 0) {
     err = WD_IMG_CORRUPT;
     snprintf(msg, sizeof(msg), "empty file");
@@ -688,7 +689,7 @@ static int job_resize(const void *arg, size_t len, wd_out *out) {
     w.in_h = (uint32_t)(o >= 5 ? iw : ih);
     fit(&r, (int)w.in_w, (int)w.in_h, &tw, &th);
     int sw = o >= 5 ? th : tw, sh = o >= 5 ? tw : th; /* as stored */
-    if (memcmp(p, "\x89PNG", 4) == 0) /* stbi_info read its header: n > 8 */
+    if (kind && strcmp(kind, "png") == 0)
       decode_png(p, n, sw, sh, &im, &err, msg, sizeof(msg));
     else if (!(is_jpeg && decode_jpeg(p, n, sw, sh, &im, &err, msg, sizeof(msg)) == 0))
       decode_stb(p, n, &im, &err, msg, sizeof(msg));

@@ -119,6 +119,24 @@ static inline int make_jpeg_rotated(const char *path, int w, int h) {
   return rc;
 }
 
+/* Encodes px (len bytes, the PNG's own layout) as ihdr says, with an
+ * optional palette and tRNS, and writes it to path. */
+static inline int spng_write(const char *path, struct spng_ihdr *ihdr, struct spng_plte *plte,
+                             struct spng_trns *trns, const void *px, size_t len) {
+  spng_ctx *c = spng_ctx_new(SPNG_CTX_ENCODER);
+  size_t n = 0;
+  int err = 0, rc = -1;
+  void *png = NULL;
+  if (c && !spng_set_option(c, SPNG_ENCODE_TO_BUFFER, 1) && !spng_set_ihdr(c, ihdr) &&
+      (!plte || !spng_set_plte(c, plte)) && (!trns || !spng_set_trns(c, trns)) &&
+      !spng_encode_image(c, px, len, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE) &&
+      (png = spng_get_png_buffer(c, &n, &err)) != NULL)
+    rc = write_file(path, png, n);
+  free(png);
+  spng_ctx_free(c);
+  return rc;
+}
+
 /* A PNG through libspng's encoder, for what stb_image_write cannot make:
  * 16-bit samples and Adam7 interlacing.  ch 1-4 = grey, grey+alpha, RGB,
  * RGBA; px holds w * h * ch samples of depth bits (host-endian when 16). */
@@ -129,21 +147,7 @@ static inline int write_png_spng(const char *path, const void *px, int w, int h,
   struct spng_ihdr ihdr = {.width = (uint32_t)w, .height = (uint32_t)h,
                            .bit_depth = (uint8_t)depth, .color_type = types[ch - 1],
                            .interlace_method = (uint8_t)interlace};
-  spng_ctx *c = spng_ctx_new(SPNG_CTX_ENCODER);
-  size_t n = 0;
-  int err = 0;
-  void *png = NULL;
-  if (c == NULL || spng_set_option(c, SPNG_ENCODE_TO_BUFFER, 1) || spng_set_ihdr(c, &ihdr) ||
-      spng_encode_image(c, px, (size_t)w * h * ch * (depth / 8), SPNG_FMT_PNG,
-                        SPNG_ENCODE_FINALIZE) ||
-      (png = spng_get_png_buffer(c, &n, &err)) == NULL) {
-    spng_ctx_free(c);
-    return -1;
-  }
-  int rc = write_file(path, png, n);
-  free(png);
-  spng_ctx_free(c);
-  return rc;
+  return spng_write(path, &ihdr, NULL, NULL, px, (size_t)w * h * ch * (depth / 8));
 }
 
 /* A palette PNG of w x h: red, green and blue thirds, left to right, the
@@ -157,18 +161,8 @@ static inline int make_png_palette(const char *path, int w, int h) {
   unsigned char *px = malloc((size_t)w * h);
   for (int i = 0; i < w * h; i++)
     px[i] = (unsigned char)(i % w * 3 / w);
-  spng_ctx *c = spng_ctx_new(SPNG_CTX_ENCODER);
-  size_t n = 0;
-  int err = 0, rc = -1;
-  void *png = NULL;
-  if (c && !spng_set_option(c, SPNG_ENCODE_TO_BUFFER, 1) && !spng_set_ihdr(c, &ihdr) &&
-      !spng_set_plte(c, &plte) && !spng_set_trns(c, &trns) &&
-      !spng_encode_image(c, px, (size_t)w * h, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE) &&
-      (png = spng_get_png_buffer(c, &n, &err)) != NULL)
-    rc = write_file(path, png, n);
-  free(png);
+  int rc = spng_write(path, &ihdr, &plte, &trns, px, (size_t)w * h);
   free(px);
-  spng_ctx_free(c);
   return rc;
 }
 
