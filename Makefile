@@ -130,11 +130,11 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 FUZZ_SRC     := $(LIB_SRC) cli/parse.c
 
 fuzz: $(DEPS) $(addprefix $(FZ)/fuzz_,$(FUZZ_TARGETS)) $(FZ)/seeds
-	@rm -rf $(FZ)/seeds.d && $(FZ)/seeds $(FZ)/seeds.d
+	@rm -rf $(FZ)/seed-corpus && $(FZ)/seeds $(FZ)/seed-corpus
 	@for t in $(FUZZ_TARGETS); do mkdir -p $(FZ)/corpus/$$t fuzz/regressions/$$t; \
 	  echo "== fuzz $$t ($(FUZZ_TIME) s)"; \
 	  $(FZ)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -print_final_stats=1 \
-	    -artifact_prefix=fuzz/regressions/$$t/ $(FZ)/corpus/$$t $(FZ)/seeds.d/$$t \
+	    -artifact_prefix=fuzz/regressions/$$t/ $(FZ)/corpus/$$t $(FZ)/seed-corpus/$$t \
 	    > $(FZ)/$$t.log 2>&1; rc=$$?; \
 	  grep -E '^stat::(number_of_executed_units|new_units_added)' $(FZ)/$$t.log; \
 	  test $$rc -eq 0 || { tail -40 $(FZ)/$$t.log; exit 1; }; \
