@@ -35,7 +35,7 @@ all: $(B)/warden $(B)/libwarden.a examples
 $(DEPS): scripts/deps.sh
 	@mkdir -p $(B)
 	@scripts/deps.sh build-essential pkg-config libuv1-dev check libstb-dev \
-	  libjpeg62-turbo-dev libspng-dev libseccomp-dev
+	  libjpeg62-turbo-dev libspng-dev libseccomp-dev curl
 	@touch $@
 
 $(B)/%.o: %.c $(DEPS)
@@ -50,7 +50,8 @@ $(B)/warden: $(CLI_OBJ) $(B)/libwarden.a
 
 $(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a $(B)/cli/parse.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DWD_BIN='"$(B)/warden"' $$(pkg-config --cflags check libuv stb) \
+	$(CC) $(CFLAGS) -DWD_BIN='"$(B)/warden"' -DWD_EXAMPLES='"$(B)/examples"' \
+	  $$(pkg-config --cflags check libuv stb) \
 	  $(LDFLAGS) -o $@ $< $(B)/cli/parse.o $(B)/libwarden.a $$(pkg-config --libs check libuv) $(LDLIBS)
 
 $(B)/examples/%: examples/%.c $(B)/libwarden.a

@@ -31,7 +31,7 @@ static const char usage[] =
     "  -m, --memory=SIZE       address-space limit per command: 512M, 2G\n"
     "  -c, --cpu=DURATION      CPU-time limit per command (whole seconds)\n"
     "  -r, --retries=N         rerun a failed or timed-out command up to N times\n"
-    "      --halt=WHEN,fail=N  stop after N failures (or N%%): WHEN is 'now'\n"
+    "      --halt=WHEN,fail=N  stop after N failures (or N%): WHEN is 'now'\n"
     "                          (kill what runs) or 'soon' (let it finish)\n"
     "      --delay=DURATION    at least this long between two starts\n"
     "      --rate=N/s          at most N starts per second\n"
@@ -86,7 +86,7 @@ static struct {
   size_t njobs, next, running, finished, failed, printed, todo;
   size_t *retry, nretry; /* jobs waiting to run again; they go first */
   int logfd, stopping, halted, exit_sig;
-  uint64_t last_start;
+  uint64_t last_start; /* uv_hrtime() of the last start, ns */
   uv_timer_t delay_timer;
   uv_signal_t sigint, sigterm;
   double t0;
@@ -386,7 +386,7 @@ static int submit_job(size_t i) {
   j->attempts++;
   j->started = wall();
   R.running++;
-  R.last_start = uv_now(R.loop);
+  R.last_start = uv_hrtime();
   wd_future_on_done(j->f, on_done, (void *)(uintptr_t)i);
   return 0;
 }
@@ -409,8 +409,11 @@ static void start_more(void) {
         wd_pool_shutdown(R.pool, WD_GRACEFUL);
       return;
     }
-    if (R.delay && R.last_start && uv_now(R.loop) < R.last_start + R.delay) {
-      uv_timer_start(&R.delay_timer, on_delay, R.last_start + R.delay - uv_now(R.loop), 0);
+    /* In nanoseconds: the loop's millisecond clock is truncated and could
+     * let two starts come a fraction of a millisecond too close. */
+    uint64_t now = uv_hrtime(), due = R.last_start + R.delay * 1000000;
+    if (R.delay && R.last_start && now < due) {
+      uv_timer_start(&R.delay_timer, on_delay, (due - now + 999999) / 1000000, 0);
       return;
     }
     size_t i = R.nretry ? R.retry[--R.nretry] : R.next++;
