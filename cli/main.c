@@ -89,6 +89,10 @@ int main(int argc, char **argv) {
     printf("warden %s\n", WD_VERSION);
     return 0;
   }
+  /* getopt's own messages ("unrecognized option") name argv[0]. */
+  static char name[32];
+  snprintf(name, sizeof(name), "warden %s", cmd);
+  argv[1] = name;
   if (strcmp(cmd, "exec") == 0)
     return wd_cli_exec(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0)

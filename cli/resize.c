@@ -586,8 +586,14 @@ int wd_cli_resize(int argc, char **argv) {
     return wd_cli_fail("resize", "no images found");
   if (settle_names() != 0)
     return WD_EXIT_FAILURE;
-  if (mkdir(S.outdir, 0777) != 0 && errno != EEXIST)
+  struct stat ost;
+  int made_outdir = mkdir(S.outdir, 0777) == 0;
+  if (!made_outdir && errno != EEXIST)
     return wd_cli_fail("resize", "%s: %s", S.outdir, strerror(errno));
+  if (stat(S.outdir, &ost) != 0) /* refused before any work */
+    return wd_cli_fail("resize", "%s: %s", S.outdir, strerror(errno));
+  if (!S_ISDIR(ost.st_mode))
+    return wd_cli_fail("resize", "%s: not a directory", S.outdir);
   qsort(S.v, S.n, sizeof(img), by_size_desc);
   for (size_t i = 0; i < S.n; i++) {
     if (S.resume && output_exists(&S.v[i])) {
@@ -598,8 +604,11 @@ int wd_cli_resize(int argc, char **argv) {
       S.todo++;
     }
   }
-  if (S.joblog && (S.logfd = wd_cli_joblog_open(S.joblog)) < 0)
+  if (S.joblog && (S.logfd = wd_cli_joblog_open(S.joblog)) < 0) {
+    if (made_outdir) /* leave nothing behind for a usage error */
+      rmdir(S.outdir);
     return wd_cli_fail("resize", "joblog %s: %s", S.joblog, strerror(-S.logfd));
+  }
   if (S.todo == 0) {
     fprintf(stderr, "warden resize: all %zu outputs exist already\n", S.n);
     return 0;

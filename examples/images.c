@@ -104,12 +104,18 @@ static int save_job(const void *arg, size_t len, wd_out *out) {
 
 typedef struct {
   unsigned char *p;
-  size_t len;
+  size_t len, cap;
 } bytes;
 
+/* stb_image_write hands its output over a few bytes at a time. */
 static void append_to_bytes(void *ctx, void *data, int size) {
   bytes *b = ctx;
-  b->p = realloc(b->p, b->len + (size_t)size);
+  if (b->len + (size_t)size > b->cap) {
+    b->cap = (b->len + (size_t)size) * 2;
+    b->p = realloc(b->p, b->cap);
+    if (b->p == NULL)
+      abort();
+  }
   memcpy(b->p + b->len, data, (size_t)size);
   b->len += (size_t)size;
 }

@@ -7,6 +7,7 @@
 
 #include "../cli/parse.h"
 #include "helpers.h"
+#include "images.h"
 
 static const char *W = WD_BIN;
 
@@ -269,6 +270,94 @@ START_TEST(run_bad_input) {
 }
 END_TEST
 
+/* Every option of every subcommand given a value it cannot take, and the
+ * other ways to hold it wrong: each gets 125, a message on stderr that
+ * names warden and what was wrong, nothing on stdout, no crash, and no
+ * output made. */
+START_TEST(bad_input_every_option) {
+  char dir[] = "/tmp/wd-bad-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  static const struct {
+    const char *args, *says;
+  } bad[] = {
+      {"", "Usage: warden COMMAND"},
+      {"--bogus", "unknown command '--bogus'"},
+      {"exec --bogus -- true", "warden exec: unrecognized option '--bogus'"},
+      {"exec --timeout", "warden exec: option '--timeout' requires an argument"},
+      {"exec -t 5x -- true", "invalid duration '5x'"},
+      {"exec -t -1 -- true", "invalid duration '-1'"},
+      {"exec -s NOPE -- true", "invalid signal 'NOPE'"},
+      {"exec -s 99 -- true", "invalid signal '99'"},
+      {"exec -s TERM --kill-after=x -- true", "invalid duration 'x'"},
+      {"exec -m 12Q -- true", "invalid size '12Q'"},
+      {"exec -c abc -- true", "invalid CPU time 'abc'"},
+      {"exec", "warden exec"},
+      {"run -x -- true ::: a", "warden run: invalid option -- 'x'"},
+      {"run -j 0 -- true ::: a", "'0' for --jobs"},
+      {"run -j 99999999999 -- true ::: a", "'99999999999' for --jobs"},
+      {"run -t x -- true ::: a", "'x' for --timeout"},
+      {"run -s NOPE -- true ::: a", "'NOPE' for --signal"},
+      {"run --kill-after x -- true ::: a", "'x' for --kill-after"},
+      {"run -m 1Q -- true ::: a", "'1Q' for --memory"},
+      {"run -c x -- true ::: a", "'x' for --cpu"},
+      {"run -r -1 -- true ::: a", "'-1' for --retries"},
+      {"run --halt now,fail= -- true ::: a", "'now,fail=' for --halt"},
+      {"run --halt now,fail=200% -- true ::: a", "'now,fail=200%' for --halt"},
+      {"run --delay x -- true ::: a", "'x' for --delay"},
+      {"run --rate 0/s -- true ::: a", "'0/s' for --rate"},
+      {"run --max-output 1Q -- true ::: a", "'1Q' for --max-output"},
+      {"run -N x -- true ::: a", "'x' for --max-args"},
+      {"run --resume-failed -- true ::: a", "--resume needs --joblog"},
+      {"run -- true :::", "no inputs after ':::'"},
+      {"run -- echo < /", "reading stdin"},
+      {"run --joblog /etc/passwd/x -- true ::: a", "joblog /etc/passwd/x"},
+      {"resize -w x in -o out", "'x' for --width"},
+      {"resize -H -5 in -o out", "'-5' for --height"},
+      {"resize -f tiff in -o out", "'tiff' for --format"},
+      {"resize -q 101 in -o out", "'101' for --quality"},
+      {"resize -j 0 in -o out", "'0' for --jobs"},
+      {"resize -t bad in -o out", "'bad' for --timeout"},
+      {"resize -m bad in -o out", "'bad' for --memory"},
+      {"resize --max-pixels 0 in -o out", "'0' for --max-pixels"},
+      {"resize --bogus in -o out", "warden resize: unrecognized option '--bogus'"},
+      {"resize -w", "warden resize: option requires an argument -- 'w'"},
+      {"resize in", "missing -o OUTDIR"},
+      {"resize -o out", "no input"},
+      {"resize /etc/passwd/x -o out", "/etc/passwd/x"},
+      {"resize in -o afile", "afile: not a directory"},
+      {"resize --joblog /etc/passwd/x in -o out", "joblog /etc/passwd/x"},
+  };
+  char cwd[2048];
+  ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+  ck_assert_int_eq(sh("mkdir %s/in && touch %s/afile", dir, dir), 0);
+  char png[4200];
+  snprintf(png, sizeof(png), "%s/in/a.png", dir);
+  ck_assert_int_eq(make_png(png, 64, 48, 3), 0);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    int st = sh("cd %s && %s/%s < /dev/null %s > stdout 2> stderr", dir, cwd,
+                W, bad[i].args);
+    ck_assert_msg(st == 125, "warden %s: status %d", bad[i].args, st);
+    char path[4200];
+    size_t n;
+    snprintf(path, sizeof(path), "%s/stdout", dir);
+    char *out = read_file(path, &n);
+    ck_assert_msg(n == 0, "warden %s: wrote to stdout: %s", bad[i].args, out);
+    free(out);
+    snprintf(path, sizeof(path), "%s/stderr", dir);
+    char *err = read_file(path, &n);
+    ck_assert_msg(strstr(err, bad[i].says) != NULL,
+                  "warden %s: expected \"%s\" on stderr, got: %s", bad[i].args,
+                  bad[i].says, err);
+    ck_assert_msg(strncmp(err, "warden", 6) == 0 || strncmp(err, "Usage", 5) == 0,
+                  "warden %s: a message that does not say who: %s", bad[i].args, err);
+    free(err);
+    snprintf(path, sizeof(path), "%s/out", dir);
+    ck_assert_msg(access(path, F_OK) != 0, "warden %s: made an output", bad[i].args);
+  }
+  sh("rm -rf %s", dir);
+}
+END_TEST
+
 /* A thousand commands at once.  This test process is a child subreaper,
  * so anything warden left behind would be re-parented to it: after warden
  * exits it must have no child at all, not even a zombie. */
@@ -324,5 +413,6 @@ int main(void) {
   tcase_add_test(tc, run_bad_input);
   tcase_add_test(tc, run_thousand_at_once);
   tcase_add_test(tc, run_max_args);
+  tcase_add_test(tc, bad_input_every_option);
   return run_suite(one_case_suite("cli", tc));
 }

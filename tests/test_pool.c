@@ -326,8 +326,10 @@ START_TEST(cpu_limit_per_task) {
   ck_assert_int_eq(r->status, WD_OK);
   ck_assert_int_eq(r->pid, first);
   wd_future_release(f);
-  /* ...one of 5 s does not. */
-  r = run(&f, "spin", "5000", 0);
+  /* ...one that would spin for 30 s of wall time does not: it dies once
+   * its CPU budget is spent (~2 s of CPU here), however busy the machine
+   * (a 5 s spin could get less CPU than the budget on a loaded one). */
+  r = run(&f, "spin", "30000", 0);
   ck_assert_int_eq(r->status, WD_CRASHED);
   ck_assert_int_eq(r->signal, SIGXCPU);
   wd_future_release(f);
