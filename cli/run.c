@@ -492,21 +492,25 @@ static void make_jobs(void) {
 
 static int read_stdin(void) {
   wd__buf b = {0};
+  int err = 0;
   for (;;) {
-    if (wd__buf_reserve(&b, 65536))
-      return UV_ENOMEM;
+    if (wd__buf_reserve(&b, 65536)) {
+      err = UV_ENOMEM;
+      break;
+    }
     ssize_t n = read(0, b.p + b.len, b.cap - b.len);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0)
-      return -errno;
-    if (n == 0)
+    if (n <= 0) {
+      err = n < 0 ? -errno : 0;
       break;
+    }
     b.len += (size_t)n;
   }
-  wd_split_inputs(b.p, b.len, R.null_sep ? '\0' : '\n', add_input, NULL);
+  if (err == 0)
+    wd_split_inputs(b.p, b.len, R.null_sep ? '\0' : '\n', add_input, NULL);
   wd__buf_free(&b);
-  return 0;
+  return err;
 }
 
 /* Marks what the joblog says is finished (or, with --resume-failed,
