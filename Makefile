@@ -62,7 +62,7 @@ $(B)/bench/%: bench/%.c $(B)/libwarden.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv stb) $(LDFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
-examples: $(EXAMPLES)
+examples: $(B)/warden $(EXAMPLES) # the scripts among them drive warden
 
 # make test = the unit and end-to-end tests, then the same under ASan +
 # UBSan, then the core tests under valgrind's memcheck.
