@@ -22,6 +22,7 @@ RATE=${RATE:-10}
 command -v curl >/dev/null || { echo "crawl.sh: needs curl" >&2; exit 2; }
 dir=$(mktemp -d) || exit 1
 trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'exit 130' INT TERM
 "$HTTPD" 200 >"$dir/port" &
 server=$!
 while ! grep -q port "$dir/port" 2>/dev/null; do # until it listens
@@ -41,7 +42,10 @@ crawl() {
 	seen=$(curl -fsS "$site/stats")
 	printf '%-22s %s pages in %4s s, status %d; the server saw: %s\n' \
 		"$*" "$PAGES" "$took" "$status" "$seen"
+	[ "$status" -eq 0 ] || failed=1
 }
 
+failed=0
 crawl -j "$JOBS"
 crawl -j 100 --rate "$RATE/s"
+exit $failed

@@ -11,8 +11,10 @@
  * chained with wd_future_then(): load (the worker reads the file), resize,
  * save (written under a temporary name, then renamed: never a half-written
  * file).  Each file's next step is submitted the moment its previous step
- * is done -- no stage waits for the whole batch -- which the printed
- * timeline shows: steps of different files interleave.
+ * is done -- no stage waits for the whole batch -- and only a few files are
+ * in flight at once, so a file's resize is not queued behind the loads of
+ * all the others: the printed timeline shows the steps of different files
+ * interleaving, and memory holds a few images, not all of them.
  *
  * (`warden resize` is the tool for real folders; this shows the library
  * doing the same with jobs of your own.)
@@ -33,7 +35,7 @@
 
 #include "warden.h"
 
-enum { BOX = 256, NIMAGES = 8 };
+enum { BOX = 256, NIMAGES = 8, IN_FLIGHT = 3 };
 
 /* ---- the jobs: these run in worker processes ---------------------------- */
 
@@ -251,18 +253,16 @@ static int part2(wd_pool *pool, bytes *img, const char *dir) {
       return 1;
     }
   }
-  /* A bounded pipeline: a few files in flight at once -- enough to keep
-   * every worker busy -- and the next file starts as one is saved.  So a
-   * file's resize runs as soon as its load is done, rather than behind the
-   * loads of every other file, and memory holds a few images, not all. */
-  unsigned in_flight = wd_pool_size(pool) + 1;
+  /* A bounded pipeline: IN_FLIGHT files at once, the next one started as
+   * one is saved.  (With more files in flight than workers, each worker
+   * always has a next step to take.) */
   printf("2. %d files -> load -> resize -> save, each step chained to the last,"
-         " %u files in flight\n", NIMAGES, in_flight);
+         " %d files in flight\n", NIMAGES, IN_FLIGHT);
   uint64_t t0 = uv_hrtime();
   wd_waitset *ws;
   wd_waitset_new(&ws);
   int next = 0, saved = 0;
-  for (; next < NIMAGES && next < (int)in_flight; next++)
+  for (; next < NIMAGES && next < IN_FLIGHT; next++)
     watch(ws, start_chain(&it[next], t0));
   wd_future *done;
   while (wd_waitset_next(ws, &done) == 0) {

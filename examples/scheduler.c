@@ -93,10 +93,15 @@ static void on_tick(uv_timer_t *t) {
            (unsigned long long)(run % 4 == 0 ? S.period_ms * 10 : S.period_ms / 4));
   wd_task_options slot = {.timeout_ms = S.period_ms};
   wd_future *f;
-  if (wd_submit(S.pool, "work", ms, strlen(ms), &slot, &f) == 0)
-    wd_future_on_done(f, on_done, (void *)(uintptr_t)run);
   say(run, "started (%s ms of work, a %llu ms slot)", ms,
       (unsigned long long)S.period_ms);
+  int err = wd_submit(S.pool, "work", ms, strlen(ms), &slot, &f);
+  if (err == 0)
+    err = wd_future_on_done(f, on_done, (void *)(uintptr_t)run);
+  if (err) {
+    fprintf(stderr, "scheduler: %s\n", wd_strerror(err));
+    exit(1);
+  }
   if (S.started == S.runs)
     uv_timer_stop(t);
 }

@@ -91,7 +91,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     double span = (H.last - H.first) / 1e9;
     snprintf(body, sizeof(body),
              "requests %u, most at once %u, %.1f requests/s\n", H.requests,
-             H.most_in_flight, span > 0 ? (H.requests - 1) / span : 0.0);
+             H.most_in_flight, H.requests > 1 && span > 0 ? (H.requests - 1) / span : 0.0);
     H.requests = H.most_in_flight = 0;
   } else {
     arrived();

@@ -4,12 +4,12 @@
  * asyncio.wait_for() stop *waiting*, but the call runs on, holding its
  * worker (a ProcessPoolExecutor cannot kill a running task; shutting the
  * pool down waits for it).  Here a task past its deadline is killed --
- * its worker process and everything that process started -- its future
- * resolves WD_TIMEOUT, a fresh worker takes its place, and the pool goes
- * on with the next tasks.
+ * its worker process, with anything the call started -- its future
+ * resolves WD_TIMEOUT, a fresh worker takes the killed one's place, and
+ * the pool goes on with the next round (the pids printed show it).
  *
  * The function is a naive recursive Fibonacci: fib(30) takes milliseconds,
- * fib(60) would take hours.
+ * fib(60) would run for half an hour or more.
  *
  *   build/examples/stop_too_long [DEADLINE_MS]     (default 1000)
  */
@@ -47,6 +47,7 @@ int main(int argc, char **argv) {
    * round two, on the same pool, once the slow one has been stopped. */
   const char *rounds[2][3] = {{"25", "60", "30"}, {"31", "32", "20"}};
   int stopped = 0, ok = 0;
+  pid_t killed = 0;
   for (int r = 0; r < 2; r++) {
     wd_future *f[3];
     for (int i = 0; i < 3; i++)
@@ -57,14 +58,16 @@ int main(int argc, char **argv) {
       printf("round %d  fib(%s)  %-7s after %6.1f ms  ", r + 1, rounds[r][i],
              wd_status_name(res->status), res->duration_ns / 1e6);
       if (res->status == WD_OK) {
-        printf("= %.*s\n", (int)res->len, (const char *)res->data);
-        ok++;
+        printf("= %-8.*s (worker %d)\n", (int)res->len, (const char *)res->data,
+               (int)res->pid);
+        ok += res->pid != killed; /* never on the worker that was killed */
       } else if (res->status == WD_TIMEOUT) {
         /* The worker that ran it is gone, not left computing. */
         int alive = kill(res->pid, 0) == 0 || errno != ESRCH;
         printf("stopped: worker %d %s\n", (int)res->pid,
                alive ? "STILL RUNNING" : "is gone");
         stopped += !alive;
+        killed = res->pid;
       } else {
         printf("%.*s\n", (int)res->len, (const char *)res->data);
       }

@@ -49,7 +49,8 @@ run 2s sh -c 'kill -SEGV $$'
 run 'ten seconds' true # not a duration warden reads
 
 # A command that leaves a daemon behind (setsid + background: the way a
-# service "detaches"), then hangs.  timeout(1) would kill only the sh.
+# service "detaches"), then hangs.  timeout(1) kills its process group; the
+# daemon has left that group and runs on.
 # (Its sleeps last a number of seconds no other process uses: 3$$.)
 long=3$$
 run 500ms sh -c "setsid sh -c 'sleep $long' & sleep $long"
