@@ -12,6 +12,10 @@
 #
 #   examples/crawl.sh        (PAGES=40 JOBS=4 RATE=10 by default)
 
+case $1 in # the header above is the help
+-h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+?*) sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+esac
 here=$(dirname "$0")
 WARDEN=${WARDEN:-$(command -v warden || echo "$here/../build/warden")}
 HTTPD=${HTTPD:-$here/../build/examples/slow_httpd}

@@ -278,6 +278,10 @@ static int part2(wd_pool *pool, bytes *img, const char *dir) {
 
 int main(int argc, char **argv) {
   char dir[1024] = "/tmp/warden-images-XXXXXX";
+  if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+    fprintf(stderr, "usage: images [DIR]\n");
+    return 2;
+  }
   if (argc > 1)
     snprintf(dir, sizeof(dir), "%s", argv[1]);
   if (argc > 1 ? mkdir(dir, 0777) != 0 && errno != EEXIST

@@ -13,6 +13,10 @@
 #   N=200 SECS=1 examples/sleep_8h.sh
 #   COMPARE=1 examples/sleep_8h.sh   (also time xargs -P doing the same)
 
+case $1 in # the header above is the help
+-h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+?*) sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+esac
 here=$(dirname "$0")
 WARDEN=${WARDEN:-$(command -v warden || echo "$here/../build/warden")}
 N=${N:-3600}

@@ -136,6 +136,10 @@ static void on_signal(uv_signal_t *s, int sig) {
 int main(int argc, char **argv) {
   H.loop = uv_default_loop();
   H.delay_ms = argc > 1 ? strtoull(argv[1], NULL, 10) : 200;
+  if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+    fprintf(stderr, "usage: slow_httpd [DELAY_MS]\n");
+    return 2;
+  }
   struct sockaddr_in addr;
   uv_ip4_addr("127.0.0.1", 0, &addr);
   uv_tcp_init(H.loop, &H.server);

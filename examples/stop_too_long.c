@@ -34,6 +34,10 @@ static int fib_job(const void *arg, size_t len, wd_out *out) {
 
 int main(int argc, char **argv) {
   uint64_t deadline = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000;
+  if (deadline == 0) {
+    fprintf(stderr, "usage: stop_too_long [DEADLINE_MS > 0]\n");
+    return 2;
+  }
   wd_register("fib", fib_job);
   wd_pool_options o = {.workers = 2, .timeout_ms = deadline};
   wd_pool *pool;

@@ -18,6 +18,10 @@
 #
 #   examples/timeout.sh          (WARDEN=path/to/warden to pick a binary)
 
+case $1 in # the header above is the help
+-h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+?*) sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+esac
 here=$(dirname "$0")
 WARDEN=${WARDEN:-$(command -v warden || echo "$here/../build/warden")}
 

@@ -79,6 +79,11 @@ START_TEST(cpu_map) {
   ck_assert_has(out, "primes below 400000: 33860 (16 slices)");
   ck_assert_has(out, "speed-up:");
   free(out);
+  ck_assert_int_eq(run(&out, "%s/cpu_map --help", WD_EXAMPLES), 2);
+  ck_assert_has(out, "usage: cpu_map");
+  free(out);
+  ck_assert_int_eq(run(&out, "%s/stop_too_long 0", WD_EXAMPLES), 2);
+  free(out);
   assert_nothing_left();
 }
 END_TEST
@@ -151,6 +156,12 @@ START_TEST(timeout_sh) {
   ck_assert_has(out, "-> 125  warden could not run it");
   ck_assert_has(out, "-> 124  timed out after 500ms");
   ck_assert_has(out, "no process of that command is left");
+  free(out);
+  /* Its header is its --help; a word it does not take is refused. */
+  ck_assert_int_eq(run(&out, "sh examples/timeout.sh --help"), 0);
+  ck_assert_has(out, "124      the deadline passed");
+  free(out);
+  ck_assert_int_eq(run(&out, "sh examples/crawl.sh --bogus"), 2);
   free(out);
   assert_nothing_left();
 }
