@@ -411,7 +411,8 @@ static void start_more(void) {
     }
     /* In nanoseconds: the loop's millisecond clock is truncated and could
      * let two starts come a fraction of a millisecond too close. */
-    uint64_t now = uv_hrtime(), due = R.last_start + R.delay * 1000000;
+    uint64_t gap = R.delay < UINT64_MAX / 4000000 ? R.delay * 1000000 : UINT64_MAX / 4;
+    uint64_t now = uv_hrtime(), due = R.last_start + gap;
     if (R.delay && R.last_start && now < due) {
       uv_timer_start(&R.delay_timer, on_delay, (due - now + 999999) / 1000000, 0);
       return;
