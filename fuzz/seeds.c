@@ -63,7 +63,10 @@ int main(int argc, char **argv) {
 #define MADE(name, expr) (snprintf(p, sizeof(p), "%s/%s", tmp, name), (expr), p)
   image(MADE("a.jpg", make_jpeg(p, 96, 64, 3, 80)), 16);
   image(MADE("g.jpg", make_jpeg(p, 64, 48, 1, 70)), 20);
-  image(MADE("p.jpg", make_jpeg_progressive(p, 120, 80, 75)), 24);
+  image(MADE("p.jpg", make_jpeg_progressive(p, 120, 80, 75, 0)), 24);
+  /* At 1/8, with their AC scans dropped: luma only, then every component. */
+  image(MADE("p8.jpg", make_jpeg_progressive(p, 128, 96, 75, JPEG_RESTARTS)), 6);
+  image(MADE("q8.jpg", make_jpeg_progressive(p, 128, 96, 75, JPEG_444)), 6);
   image(MADE("r.jpg", make_jpeg_rotated(p, 80, 40)), 150);
   image(MADE("a.png", make_png(p, 64, 48, 4)), 10);
   image(MADE("g.png", make_png(p, 40, 30, 1)), 90);

@@ -4,7 +4,9 @@
  * reduced size with DCT scaling (N/8): the smallest size at least twice
  * the target, so the final filter still has pixels to work with; a
  * progressive JPEG is read only until the coefficients that scale uses
- * are complete.  PNG goes through libspng a row at a time, each row
+ * are complete, and at 1/8 the AC scans of components that need only
+ * their DC are dropped unread and those keep one coefficient per block,
+ * not 64.  PNG goes through libspng a row at a time, each row
  * folded at once into an image shrunk by a whole factor (a box filter in
  * linear light, alpha-weighted): a 5120x2880 PNG never exists whole in
  * memory.  Every other format -- and a CMYK JPEG -- goes through
@@ -504,6 +506,198 @@ static int has_eoi(const unsigned char *p, size_t n) {
   return n >= 4 && p[n - 2] == 0xFF && p[n - 1] == 0xD9;
 }
 
+/* ---- progressive JPEG at 1/8: one coefficient per block -----------------
+ *
+ * At 1/8 a component whose DCT_scaled_size is 1 (luma, and chroma that is
+ * not subsampled) is inverse-transformed from its DC coefficient alone
+ * (jpeg_idct_1x1).  Its AC scans -- most of a progressive file -- are
+ * dropped from the data before libjpeg sees them, and its coefficients
+ * are kept one per block instead of libjpeg's 64: the virtual arrays of
+ * the coefficient controller are ours (cinfo->mem's request, realize and
+ * access methods).  A 5120x2880 4:4:4 photograph then holds 1.4 MB of
+ * coefficients instead of 88 MB.  The rows handed to libjpeg are a window
+ * of full blocks whose AC coefficients stay zero: no scan that could
+ * write them is left. */
+
+typedef struct {
+  JCOEF *dc;       /* rows x cols, one per block */
+  JBLOCKARRAY win; /* the rows handed out, maxaccess of them */
+  JDIMENSION rows, cols, maxaccess, first, n;
+  int dirty;
+} dc_array;
+
+typedef struct {
+  jvirt_barray_ptr (*request)(j_common_ptr, int, boolean, JDIMENSION, JDIMENSION,
+                              JDIMENSION);
+  void (*realize)(j_common_ptr);
+  JBLOCKARRAY (*access)(j_common_ptr, jvirt_barray_ptr, JDIMENSION, JDIMENSION, boolean);
+  unsigned char dc_only[MAX_COMPONENTS]; /* by component index */
+  dc_array arr[MAX_COMPONENTS];
+  int asked; /* arrays requested so far: one per component, in order */
+} dc_mgr;
+
+static dc_array *dc_array_of(dc_mgr *m, jvirt_barray_ptr p) {
+  uintptr_t a = (uintptr_t)p, lo = (uintptr_t)m->arr;
+  if (a < lo || a >= lo + sizeof(m->arr))
+    return NULL;
+  return (dc_array *)(void *)p;
+}
+
+static jvirt_barray_ptr dc_request(j_common_ptr c, int pool, boolean pre_zero,
+                                   JDIMENSION cols, JDIMENSION rows, JDIMENSION maxaccess) {
+  dc_mgr *m = c->client_data;
+  j_decompress_ptr d = (j_decompress_ptr)c;
+  int i = m->asked++;
+  if (i < d->num_components && m->dc_only[i]) {
+    const jpeg_component_info *ci = &d->comp_info[i];
+    JDIMENSION h = (JDIMENSION)ci->h_samp_factor, v = (JDIMENSION)ci->v_samp_factor;
+    /* (Only if it is that component's array as libjpeg sizes it.) */
+    if (pool == JPOOL_IMAGE && pre_zero && maxaccess > 0 &&
+        cols == (ci->width_in_blocks + h - 1) / h * h &&
+        rows == (ci->height_in_blocks + v - 1) / v * v) {
+      m->arr[i] = (dc_array){.rows = rows, .cols = cols, .maxaccess = maxaccess};
+      return (jvirt_barray_ptr)(void *)&m->arr[i];
+    }
+    /* Else libjpeg's own array: more memory, the same pixels (the AC
+     * coefficients it has room for are simply never written). */
+  }
+  return m->request(c, pool, pre_zero, cols, rows, maxaccess);
+}
+
+static void dc_realize(j_common_ptr c) {
+  dc_mgr *m = c->client_data;
+  m->realize(c);
+  for (int i = 0; i < MAX_COMPONENTS; i++) {
+    dc_array *a = &m->arr[i];
+    if (a->cols == 0)
+      continue;
+    size_t nb = (size_t)a->rows * a->cols;
+    a->dc = c->mem->alloc_large(c, JPOOL_IMAGE, nb * sizeof(JCOEF));
+    memset(a->dc, 0, nb * sizeof(JCOEF));
+    a->win = c->mem->alloc_barray(c, JPOOL_IMAGE, a->cols, a->maxaccess);
+    for (JDIMENSION r = 0; r < a->maxaccess; r++)
+      memset(a->win[r], 0, a->cols * sizeof(JBLOCK));
+  }
+}
+
+static JBLOCKARRAY dc_access(j_common_ptr c, jvirt_barray_ptr p, JDIMENSION start,
+                             JDIMENSION num, boolean writable) {
+  dc_mgr *m = c->client_data;
+  dc_array *a = dc_array_of(m, p);
+  if (a == NULL)
+    return m->access(c, p, start, num, writable);
+  if (a->dc == NULL || num > a->maxaccess || start > a->rows || num > a->rows - start)
+    ERREXIT(c, JERR_BAD_VIRTUAL_ACCESS);
+  JDIMENSION cols = a->cols;
+  if (a->dirty) /* what the last writer decoded goes back */
+    for (JDIMENSION r = 0; r < a->n; r++)
+      for (JDIMENSION b = 0; b < cols; b++)
+        a->dc[(size_t)(a->first + r) * cols + b] = a->win[r][b][0];
+  for (JDIMENSION r = 0; r < num; r++)
+    for (JDIMENSION b = 0; b < cols; b++)
+      a->win[r][b][0] = a->dc[(size_t)(start + r) * cols + b];
+  a->first = start, a->n = num, a->dirty = writable;
+  return a->win;
+}
+
+/* The rest of a progressive JPEG, from its first scan's data at p[at],
+ * into out (n bytes suffice) without the AC scans of the components
+ * marked in drop[]; its length, or 0 if the data is not laid out plainly
+ * (bytes between segments, a segment cut short, no EOI) -- then nothing
+ * is dropped and libjpeg reads the file as it is. */
+static size_t drop_ac_scans(j_decompress_ptr d, const unsigned char *drop,
+                            const unsigned char *p, size_t at, size_t n,
+                            unsigned char *out) {
+  size_t o = 0, i = at;
+  int keep = 1; /* the first scan: DC, checked by the caller */
+  for (;;) {
+    /* Entropy-coded data runs to a marker other than a restart: 0xFF,
+     * any fill 0xFFs, then a byte neither 0 (a stuffed 0xFF) nor RSTn. */
+    size_t s = i;
+    for (;;) {
+      const unsigned char *f = i < n ? memchr(p + i, 0xFF, n - i) : NULL;
+      if (f == NULL)
+        return 0;
+      size_t j = (size_t)(f - p) + 1;
+      while (j < n && p[j] == 0xFF)
+        j++;
+      if (j >= n)
+        return 0;
+      if (p[j] != 0 && (p[j] < 0xD0 || p[j] > 0xD7)) {
+        i = j - 1;
+        break;
+      }
+      i = j + 1;
+    }
+    if (keep)
+      memcpy(out + o, p + s, i - s), o += i - s;
+    /* Marker segments, up to and including the next scan's header. */
+    for (;;) {
+      if (i + 2 > n || p[i] != 0xFF)
+        return 0;
+      unsigned m = p[i + 1];
+      if (m == 0xD9) {
+        out[o++] = 0xFF, out[o++] = 0xD9;
+        return o;
+      }
+      if (m == 0 || m == 0x01 || (m >= 0xD0 && m <= 0xD8) || m == 0xFF || i + 4 > n)
+        return 0; /* no segment of its own where one belongs */
+      size_t len = (size_t)p[i + 2] << 8 | p[i + 3];
+      if (len < 2 || len > n - i - 2)
+        return 0;
+      keep = 1;
+      if (m == 0xDA) {
+        unsigned ns = len >= 3 ? p[i + 4] : 0;
+        if (ns < 1 || ns > 4 || len != 6 + 2 * ns)
+          return 0;
+        if (ns == 1 && p[i + 5 + 2 * ns] > 0) /* an AC scan: Ss > 0 */
+          for (int c = 0; c < d->num_components; c++)
+            if (d->comp_info[c].component_id == p[i + 5] && drop[c])
+              keep = 0;
+      }
+      if (keep)
+        memcpy(out + o, p + i, 2 + len), o += 2 + len;
+      i += 2 + len;
+      if (m == 0xDA)
+        break;
+    }
+  }
+}
+
+/* Sets up the above for a 1/8 decode (after jpeg_read_header, scale set):
+ * the filtered data, to be freed after the decode, or NULL if no
+ * component can do with its DC alone or the file is not plain enough. */
+static unsigned char *dc_only_setup(j_decompress_ptr d, dc_mgr *m,
+                                    const unsigned char *p, size_t n) {
+  jpeg_calc_output_dimensions(d);
+  int any = 0;
+  for (int i = 0; i < d->num_components; i++) {
+    m->dc_only[i] = d->comp_info[i].DCT_scaled_size == 1;
+    any |= m->dc_only[i];
+    for (int k = 0; k < i; k++) /* ids must say which component a scan is */
+      if (d->comp_info[k].component_id == d->comp_info[i].component_id)
+        return NULL;
+  }
+  /* The first scan must be a DC scan: its data is kept unread-through. */
+  if (!any || d->Ss != 0 || d->src->next_input_byte < p ||
+      d->src->next_input_byte > p + n)
+    return NULL;
+  size_t at = (size_t)(d->src->next_input_byte - p);
+  unsigned char *out = malloc(n);
+  size_t len = out ? drop_ac_scans(d, m->dc_only, p, at, n, out) : 0;
+  if (len == 0) {
+    free(out);
+    return NULL;
+  }
+  d->src->next_input_byte = out, d->src->bytes_in_buffer = len;
+  m->request = d->mem->request_virt_barray, m->realize = d->mem->realize_virt_arrays;
+  m->access = d->mem->access_virt_barray;
+  d->mem->request_virt_barray = dc_request, d->mem->realize_virt_arrays = dc_realize;
+  d->mem->access_virt_barray = dc_access;
+  d->client_data = m;
+  return out;
+}
+
 /* Decodes at the smallest scale N/8 that leaves at least twice (tw, th).
  * A scaled decode uses only the low-frequency coefficients, so a
  * progressive JPEG is read only until those are complete (buffered-image
@@ -515,6 +709,8 @@ static int decode_jpeg(const unsigned char *p, size_t n, int tw, int th, image *
   struct jpeg_decompress_struct d;
   jpeg_err e = {0};
   unsigned char *volatile px = NULL;
+  unsigned char *volatile kept = NULL; /* the data less its dropped scans */
+  dc_mgr dc = {0};
   volatile int rc = 0;
   d.err = jpeg_std_error(&e.pub);
   e.pub.error_exit = jpeg_fail;
@@ -546,6 +742,8 @@ static int decode_jpeg(const unsigned char *p, size_t n, int tw, int th, image *
   int early = num < 8 && d.progressive_mode && has_eoi(p, n);
   d.buffered_image = (boolean)early;
   d.do_block_smoothing = FALSE; /* it guesses coefficients not yet read */
+  if (early && num == 1)
+    kept = dc_only_setup(&d, &dc, p, n);
   jpeg_start_decompress(&d);
   if (early) {
     int r;
@@ -576,6 +774,7 @@ static int decode_jpeg(const unsigned char *p, size_t n, int tw, int th, image *
   im->ch = d.output_components, im->from_stb = 0;
 out:
   jpeg_destroy_decompress(&d); /* also abandons what was not read */
+  free(kept);
   return rc;
 }
 
@@ -619,10 +818,11 @@ static void put(void *ctx, void *data, int size) {
 /* Warm buffers: freed memory stays in the heap for the next image, and
  * the heap is backed by huge pages where the kernel allows them (THP
  * "madvise" mode).  A decoder's big buffers -- libjpeg zeroes an 88 MB
- * coefficient array for a progressive 5120x2880 JPEG -- then cost a few
- * dozen page faults instead of twenty thousand.  The heap is grown once
- * (address space only: nothing is touched) so the advice covers it; under
- * a small --memory the growth fails and this is skipped. */
+ * coefficient array for a progressive 5120x2880 JPEG decoded at 1/4 --
+ * then cost a few dozen page faults instead of twenty thousand.  The
+ * heap is grown once (address space only: nothing is touched) so the
+ * advice covers it; under a small --memory the growth fails and this is
+ * skipped. */
 static void warm_heap(void) {
   enum { RESERVE = 192 << 20, HUGE = 2 << 20 };
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

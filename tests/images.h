@@ -69,8 +69,10 @@ static inline int make_png(const char *path, int w, int h, int ch) {
 }
 
 /* A progressive JPEG of the pattern (libjpeg's standard script: DC first,
- * with successive approximation, then the AC scans). */
-static inline int make_jpeg_progressive(const char *path, int w, int h, int q) {
+ * with successive approximation, then the AC scans); opts: JPEG_444 (no
+ * chroma subsampling), JPEG_RESTARTS (a restart marker every MCU row). */
+enum { JPEG_444 = 1, JPEG_RESTARTS = 2 };
+static inline int make_jpeg_progressive(const char *path, int w, int h, int q, int opts) {
   FILE *f = fopen(path, "wb");
   if (f == NULL)
     return -1;
@@ -84,6 +86,10 @@ static inline int make_jpeg_progressive(const char *path, int w, int h, int q) {
   c.input_components = 3, c.in_color_space = JCS_RGB;
   jpeg_set_defaults(&c);
   jpeg_set_quality(&c, q, TRUE);
+  if (opts & JPEG_444)
+    c.comp_info[0].h_samp_factor = c.comp_info[0].v_samp_factor = 1;
+  if (opts & JPEG_RESTARTS)
+    c.restart_in_rows = 1;
   jpeg_simple_progression(&c);
   jpeg_start_compress(&c, TRUE);
   while (c.next_scanline < c.image_height) {

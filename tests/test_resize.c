@@ -272,15 +272,13 @@ START_TEST(memory_limit_and_timeout_rows) {
 }
 END_TEST
 
-/* A progressive JPEG thumbnailed from its DC scans alone must come out
- * exactly as from a full decode at 1/8: the same pixels, byte for byte
- * (PNG output, and the same resize after the decode). */
-START_TEST(progressive_jpeg_read_only_as_far_as_needed) {
-  make_jpeg_progressive(path(in, "prog.jpg"), 1600, 1200, 90);
-  ck_assert_int_eq(sh(WD_BIN " resize -w 100 -f png %s -o %s", path(in, "prog.jpg"), out),
-                   0);
-  size_t n;
-  unsigned char *file = read_file(path(in, "prog.jpg"), &n);
+/* A 1/8 decode of a progressive JPEG: warden reads only the scans it
+ * needs and drops the AC scans of every component inverse-transformed 1x1
+ * (luma; chroma too when not subsampled), keeping one coefficient per
+ * block for those.  The pixels must be, byte for byte, those of a full
+ * libjpeg decode at 1/8 (PNG output, the same resize after the decode),
+ * with chroma subsampled or not, with restart markers or not. */
+static unsigned char *full_decode_eighth(const unsigned char *file, size_t n, int w, int h) {
   struct jpeg_decompress_struct d;
   struct jpeg_error_mgr e;
   d.err = jpeg_std_error(&e);
@@ -289,30 +287,70 @@ START_TEST(progressive_jpeg_read_only_as_far_as_needed) {
   jpeg_read_header(&d, TRUE);
   d.scale_num = 1, d.scale_denom = 8, d.dct_method = JDCT_IFAST;
   jpeg_start_decompress(&d);
-  ck_assert(d.output_width == 200 && d.output_height == 150);
-  unsigned char *full = malloc(200 * 150 * 3), *want = malloc(100 * 75 * 3);
+  ck_assert((int)d.output_width == w && (int)d.output_height == h);
+  unsigned char *full = malloc((size_t)w * h * 3);
   while (d.output_scanline < d.output_height) {
-    JSAMPROW row = full + (size_t)d.output_scanline * 200 * 3;
+    JSAMPROW row = full + (size_t)d.output_scanline * w * 3;
     jpeg_read_scanlines(&d, &row, 1);
   }
   jpeg_finish_decompress(&d);
   jpeg_destroy_decompress(&d);
-  ck_assert(stbir_resize_uint8_srgb(full, 200, 150, 0, want, 100, 75, 0, 3,
-                                    STBIR_ALPHA_CHANNEL_NONE, 0));
-  int w, h, ch;
-  unsigned char *got = stbi_load(path(out, "prog.png"), &w, &h, &ch, 0);
-  ck_assert_ptr_nonnull(got);
-  ck_assert(w == 100 && h == 75 && ch == 3);
-  ck_assert_int_eq(memcmp(got, want, 100 * 75 * 3), 0);
-  stbi_image_free(got);
+  return full;
+}
+
+START_TEST(progressive_jpeg_read_only_as_far_as_needed) {
+  static const int opts[] = {0, JPEG_444, JPEG_RESTARTS, JPEG_444 | JPEG_RESTARTS};
+  for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+    char name[32], png[32];
+    snprintf(name, sizeof(name), "prog%zu.jpg", k);
+    snprintf(png, sizeof(png), "prog%zu.png", k);
+    make_jpeg_progressive(path(in, name), 1600, 1200, 90, opts[k]);
+    ck_assert_int_eq(sh(WD_BIN " resize -w 100 -f png %s -o %s", path(in, name), out), 0);
+    size_t n;
+    unsigned char *file = read_file(path(in, name), &n);
+    unsigned char *full = full_decode_eighth(file, n, 200, 150), *want = malloc(100 * 75 * 3);
+    ck_assert(stbir_resize_uint8_srgb(full, 200, 150, 0, want, 100, 75, 0, 3,
+                                      STBIR_ALPHA_CHANNEL_NONE, 0));
+    int w, h, ch;
+    unsigned char *got = stbi_load(path(out, png), &w, &h, &ch, 0);
+    ck_assert_ptr_nonnull(got);
+    ck_assert(w == 100 && h == 75 && ch == 3);
+    ck_assert_msg(memcmp(got, want, 100 * 75 * 3) == 0, "%s differs from a full decode", name);
+    stbi_image_free(got);
+    free(file), free(full), free(want);
+  }
   /* Cut in its AC scans: no EOI, so it is read to the end -- corrupt. */
+  size_t n;
+  unsigned char *file = read_file(path(in, "prog1.jpg"), &n);
   ck_assert_int_eq(write_file(path(in, "cut.jpg"), file, n * 2 / 3), 0);
   ck_assert_int_eq(sh(WD_BIN " resize --json -w 100 %s -o %s > %s 2>/dev/null",
                       path(in, "cut.jpg"), path(dir, "o2"), path(dir, "rows.json")),
                    1);
   char *rows = read_file(path(dir, "rows.json"), &n);
   ck_assert_str_eq(status_of(rows, "cut.jpg"), "corrupt");
-  free(rows), free(file), free(full), free(want);
+  free(rows), free(file);
+}
+END_TEST
+
+/* A 4:4:4 progressive JPEG thumbnailed at 1/8 (3000 px to 128) holds one coefficient per
+ * block: libjpeg's own arrays for this 3000x3000 image are 54 MB, the
+ * decoded image 27 MB, and the worker must stay under half of that. */
+START_TEST(progressive_jpeg_eighth_holds_dc_only) {
+  enum { S = 3000 };
+  make_jpeg_progressive(path(in, "big.jpg"), S, S, 90, JPEG_444);
+  ck_assert_int_eq(sh(WD_BIN " resize --json -j1 -w 128 %s -o %s > %s", path(in, "big.jpg"),
+                      out, path(dir, "rows.json")),
+                   0);
+  size_t n;
+  char *rows = read_file(path(dir, "rows.json"), &n);
+  ck_assert_str_eq(status_of(rows, "big.jpg"), "ok");
+  long rss = field_of(rows, "big.jpg", "worker_peak_rss_kb");
+  ck_assert_msg(rss > 0 && (WD_ASAN || rss * 1024 < (long)S * S * 3 / 2),
+                "worker peak RSS %ld KiB", rss);
+  int w, h, ch;
+  dims(path(out, "big.jpg"), &w, &h, &ch);
+  ck_assert(w == 128 && h == 128);
+  free(rows);
 }
 END_TEST
 
@@ -454,6 +492,7 @@ int main(void) {
   tcase_add_test(tc, png_is_streamed_and_shrunk_in_linear_light);
   tcase_add_test(tc, memory_limit_and_timeout_rows);
   tcase_add_test(tc, progressive_jpeg_read_only_as_far_as_needed);
+  tcase_add_test(tc, progressive_jpeg_eighth_holds_dc_only);
   tcase_add_test(tc, output_name_collisions);
   tcase_add_test(tc, resume_and_bad_usage);
   tcase_add_test(tc, sandboxed_and_loops_cut_off);
