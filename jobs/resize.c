@@ -893,6 +893,10 @@ static int job_resize(const void *arg, size_t len, wd_out *out) {
       decode_png(p, n, sw, sh, &im, &err, msg, sizeof(msg));
     else if (!(is_jpeg && decode_jpeg(p, n, sw, sh, &im, &err, msg, sizeof(msg)) == 0))
       decode_stb(p, n, &im, &err, msg, sizeof(msg));
+    if (!err && im.px && (im.w < 1 || im.h < 1)) { /* the fuzzer's GIF */
+      err = WD_IMG_CORRUPT;
+      snprintf(msg, sizeof(msg), "decodes to %dx%d pixels", im.w, im.h);
+    }
     if (!err && im.px && shrink_image(&im, sw, sh) != 0) {
       err = WD_IMG_NOMEM;
       snprintf(msg, sizeof(msg), "out of memory shrinking %dx%d", im.w, im.h);
