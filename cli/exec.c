@@ -1,13 +1,29 @@
 /* exec.c -- `warden exec`: one command with a deadline, a stricter
- * timeout(1).  The command runs in a pool worker that guards it, so the
- * deadline kills its whole tree, setsid() escapees included; warden exits
- * only once nothing the command started is alive. */
+ * timeout(1).
+ *
+ * warden itself is the command's guardian, as a pool worker is for
+ * `warden run`: a child subreaper, with the command in a process group of
+ * its own.  At the deadline the group gets the signal (then SIGKILL after
+ * the grace); when the command ends, by itself or not, its group is killed
+ * while the leader is still unreaped, and every descendant that left the
+ * group (setsid, double fork) and was re-parented here is killed and
+ * reaped.  warden exits only once nothing the command started is alive.
+ * One command needs no pool: no zygote and no worker to fork, so running
+ * under warden costs what running under timeout(1) costs. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "../supervisor/internal.h"
 
 static const char usage[] =
     "Usage: warden exec [OPTION]... [--] COMMAND [ARG]...\n"
@@ -31,12 +47,122 @@ static const char usage[] =
     "itself failed; 126 if COMMAND cannot be executed; 127 if it is not found;\n"
     "128+N if it was killed by signal N.\n";
 
-static wd_future *running;
+typedef struct {
+  pid_t pid; /* the command, leader of its own group; 0 once reaped */
+  int pidfd;
+  int sig;         /* sent at the deadline */
+  uint64_t grace;  /* ms between sig and SIGKILL; WD_FOREVER if sig is KILL */
+  int timed_out;
+  siginfo_t si;    /* how it ended */
+  uv_poll_t exited;
+  uv_timer_t deadline;
+  uv_signal_t fwd[4];
+} guard;
 
-static void forward(uv_signal_t *h, int sig) {
-  (void)h;
-  if (running)
-    wd_future_kill(running, sig);
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define NFWD (sizeof(forwarded) / sizeof(forwarded[0]))
+
+/* While the leader is ours and unreaped, its pgid cannot be reused. */
+static void kill_group(guard *g, int sig) {
+  if (g->pid > 0)
+    kill(-g->pid, sig);
+}
+
+static void on_forward(uv_signal_t *h, int sig) { kill_group(h->data, sig); }
+
+static void on_deadline(uv_timer_t *t) {
+  guard *g = t->data;
+  if (!g->timed_out) {
+    g->timed_out = 1;
+    kill_group(g, g->sig);
+    if (g->sig != SIGKILL)
+      uv_timer_start(t, on_deadline, g->grace, 0);
+  } else {
+    kill_group(g, SIGKILL); /* the grace is over */
+  }
+}
+
+/* The command has ended (its pidfd is readable; it is a zombie, not yet
+ * reaped): what is left of its group goes first, then it is reaped. */
+static void on_exit_(uv_poll_t *p, int status, int events) {
+  (void)status, (void)events;
+  guard *g = p->data;
+  kill_group(g, SIGKILL);
+  while (waitid(P_PIDFD, (id_t)g->pidfd, &g->si, WEXITED) < 0 && errno == EINTR)
+    ;
+  g->pid = 0;
+  uv_close((uv_handle_t *)&g->exited, NULL);
+  uv_close((uv_handle_t *)&g->deadline, NULL);
+  for (size_t i = 0; i < NFWD; i++)
+    uv_close((uv_handle_t *)&g->fwd[i], NULL);
+}
+
+/* Between vfork and execve: system calls only (vfork shares memory, not
+ * the signal table).  An execve failure goes back through errpipe, so 126
+ * and 127 mean what they say. */
+static void child(char **argv, uint64_t memory, uint64_t cpu_s, const sigset_t *mask,
+                  int errpipe) __attribute__((noreturn));
+static void child(char **argv, uint64_t memory, uint64_t cpu_s, const sigset_t *mask,
+                  int errpipe) {
+  setpgid(0, 0);
+  struct sigaction dfl = {0};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (size_t i = 0; i < NFWD; i++)
+    sigaction(forwarded[i], &dfl, NULL);
+  if (memory) {
+    struct rlimit rl = {memory, memory};
+    setrlimit(RLIMIT_AS, &rl);
+  }
+  if (cpu_s) {
+    struct rlimit rl = {cpu_s, cpu_s + 1};
+    setrlimit(RLIMIT_CPU, &rl);
+  }
+  sigprocmask(SIG_SETMASK, mask, NULL);
+  execvp(argv[0], argv);
+  int e = errno;
+  if (write(errpipe, &e, sizeof(e)) < 0)
+    _exit(WD_CMD_CANNOT_EXEC);
+  _exit(e == ENOENT ? WD_CMD_NOT_FOUND : WD_CMD_CANNOT_EXEC);
+}
+
+/* Starts argv as g's command; 0, or a negative errno.  *exec_errno is the
+ * execve failure, if any (the command then exits 126 or 127). */
+static int start(guard *g, char **argv, uint64_t memory, uint64_t cpu_s, int *exec_errno) {
+  int px[2];
+  if (pipe2(px, O_CLOEXEC) != 0)
+    return -errno;
+  /* Blocked across vfork: no handler of ours may run in the child. */
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  pid_t pid = vfork();
+  if (pid == 0)
+    child(argv, memory, cpu_s, &old, px[1]);
+  int saved = errno;
+  close(px[1]);
+  if (pid < 0) { /* never kill(-pid) with pid -1 */
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close(px[0]);
+    return -saved;
+  }
+  g->pid = pid;
+  g->pidfd = pidfd_open(pid, 0);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  *exec_errno = 0;
+  if (read(px[0], exec_errno, sizeof(*exec_errno)) != sizeof(*exec_errno))
+    *exec_errno = 0; /* EOF: execve succeeded and closed the pipe */
+  close(px[0]);
+  if (g->pidfd < 0) { /* unreaped child: its pid is still ours to signal */
+    saved = errno;
+    kill_group(g, SIGKILL);
+    kill(pid, SIGKILL);
+    while (waitid(P_PID, (id_t)pid, &g->si, WEXITED) < 0 && errno == EINTR)
+      ;
+    g->pid = 0;
+    return -saved;
+  }
+  return 0; /* (a pidfd is close-on-exec from the start) */
 }
 
 int wd_cli_exec(int argc, char **argv) {
@@ -87,56 +213,42 @@ int wd_cli_exec(int argc, char **argv) {
   if (sig && sig != SIGKILL && !have_grace)
     grace = 1000;
 
+  /* Descendants that leave the group are re-parented here, to be found. */
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    return wd_cli_fail("exec", "cannot become a subreaper: %s", strerror(errno));
   uv_loop_t *loop = uv_default_loop();
-  wd_register_builtins();
-  wd_pool *pool;
-  wd_pool_options po = {.workers = 1};
-  int err = wd_pool_new(loop, &po, &pool);
-  if (err)
-    return wd_cli_fail("exec", "cannot start a worker: %s", wd_strerror(err));
-  wd__buf req = {0};
-  wd_cmd cmd = {0, 0, memory, (cpu + 999) / 1000, argv + optind};
-  if (wd_cmd_encode(&req, &cmd))
-    return wd_cli_fail("exec", "out of memory");
-  wd_task_options to = {
-      .timeout_ms = timeout ? timeout : WD_FOREVER,
-      .grace_ms = sig && sig != SIGKILL ? (grace ? grace : 1) : WD_FOREVER,
-      .signal = sig ? sig : SIGKILL};
-  err = wd_submit(pool, "command", req.p, req.len, &to, &running);
-  wd__buf_free(&req);
-  if (err)
-    return wd_cli_fail("exec", "%s", wd_strerror(err));
-
-  static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-  uv_signal_t sigs[4];
-  for (int i = 0; i < 4; i++) {
-    uv_signal_init(loop, &sigs[i]);
-    uv_signal_start(&sigs[i], forward, fwd[i]);
-    uv_unref((uv_handle_t *)&sigs[i]);
+  static guard g;
+  g.sig = sig ? sig : SIGKILL;
+  g.grace = grace ? grace : 1; /* --kill-after=0: KILL on the next turn */
+  /* The forwarding handlers are in place before the command starts, so a
+   * Ctrl-C in between reaches it instead of killing warden alone. */
+  for (size_t i = 0; i < NFWD; i++) {
+    uv_signal_init(loop, &g.fwd[i]);
+    g.fwd[i].data = &g;
+    uv_signal_start(&g.fwd[i], on_forward, forwarded[i]);
   }
-  wd_await(running);
-  const wd_result *r = wd_future_result(running);
-  int status = WD_EXIT_FAILURE;
-  wd_cmd_result cr;
-  switch (r->status) {
-  case WD_OK:
-    status = wd_cmd_decode(r->data, r->len, &cr) == 0 ? wd_cli_status(&cr)
-                                                      : WD_EXIT_FAILURE;
-    break;
-  case WD_TIMEOUT:
-    status = WD_EXIT_TIMEOUT;
-    break;
-  case WD_CRASHED: /* the worker and its command died of a signal */
-    status = 128 + r->signal;
-    break;
-  default:
-    wd_cli_fail("exec", "%.*s", (int)r->len, (const char *)r->data);
+  int exec_errno;
+  int err = start(&g, argv + optind, memory, (cpu + 999) / 1000, &exec_errno);
+  if (err) {
+    wd__kill_children(NULL, NULL);
+    return wd_cli_fail("exec", "cannot start %s: %s", argv[optind], strerror(-err));
   }
-  wd_future_release(running);
-  running = NULL;
-  for (int i = 0; i < 4; i++)
-    uv_close((uv_handle_t *)&sigs[i], NULL);
-  wd_pool_destroy(pool);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return status;
+  if (exec_errno)
+    fprintf(stderr, "warden: %s: %s\n", argv[optind], strerror(exec_errno));
+  uv_poll_init(loop, &g.exited, g.pidfd);
+  g.exited.data = &g;
+  uv_poll_start(&g.exited, UV_READABLE, on_exit_);
+  uv_timer_init(loop, &g.deadline);
+  g.deadline.data = &g;
+  if (timeout)
+    uv_timer_start(&g.deadline, on_deadline, timeout, 0);
+  uv_run(loop, UV_RUN_DEFAULT);
+  close(g.pidfd);
+  /* What left the group (setsid, double fork) and was re-parented here. */
+  wd__kill_children(NULL, NULL);
+  if (g.timed_out)
+    return WD_EXIT_TIMEOUT;
+  wd_cmd_result r = {.exit_code = g.si.si_code == CLD_EXITED ? g.si.si_status : -1,
+                     .signal = g.si.si_code == CLD_EXITED ? 0 : g.si.si_status};
+  return wd_cli_status(&r);
 }

@@ -96,6 +96,51 @@ START_TEST(exec_kills_setsid_escapee) {
 }
 END_TEST
 
+static double mono_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* The limits reach the command; --signal then KILL after --kill-after;
+ * and a command that ends by itself leaves nothing behind either. */
+START_TEST(exec_limits_grace_and_cleanup) {
+  char *o = out_of(WD_BIN " exec -m 64M -c 3 -- sh -c 'ulimit -v; ulimit -t'");
+  ck_assert_str_eq(o, "65536\n3\n");
+  free(o);
+  /* TERM ignored (and inherited by sleep): KILL comes after the grace. */
+  double t0 = mono_s();
+  ck_assert_int_eq(sh("%s exec -t 100ms -s TERM -k 400ms -- sh -c \"trap '' TERM; sleep 30\"", W),
+                   124);
+  double took = mono_s() - t0;
+  ck_assert_msg(took >= 0.5 && took < 20, "TERM ignored: %.2f s", took);
+  /* TERM honoured: no wait for a 30 s grace. */
+  t0 = mono_s();
+  ck_assert_int_eq(sh("%s exec -t 100ms -s TERM -k 30s -- sh -c 'sleep 30 & wait'", W), 124);
+  took = mono_s() - t0;
+  ck_assert_msg(took < 20, "TERM honoured: %.2f s", took);
+  /* Exits 0, leaving a child in its group and one in a session of its
+   * own (it writes its pid once setsid() is done, and sh waits for that). */
+  char f1[] = "/tmp/wd-bg-XXXXXX", f2[] = "/tmp/wd-bg-XXXXXX";
+  close(mkstemp(f1));
+  close(mkstemp(f2));
+  ck_assert_int_eq(sh("%s exec -- sh -c 'sleep 60 & echo $! > %s; "
+                      "setsid sh -c \"echo \\$\\$ > %s; exec sleep 60\" & "
+                      "while [ ! -s %s ]; do sleep 0.01; done'",
+                      W, f1, f2, f2),
+                   0);
+  const char *files[] = {f1, f2};
+  for (int i = 0; i < 2; i++) {
+    FILE *f = fopen(files[i], "r");
+    int pid = 0;
+    ck_assert_int_eq(fscanf(f, "%d", &pid), 1);
+    fclose(f);
+    unlink(files[i]);
+    ck_assert_msg(pid_dead(pid), "%d survived warden exec", pid);
+  }
+}
+END_TEST
+
 START_TEST(exec_bad_input) {
   ck_assert_int_eq(sh("%s exec --bogus -- true 2>/dev/null", W), 125);
   ck_assert_int_eq(sh("%s exec -t 10parsecs -- true 2>/dev/null", W), 125);
@@ -402,6 +447,7 @@ int main(void) {
   tcase_add_test(tc, parse_words);
   tcase_add_test(tc, exec_statuses_match_timeout);
   tcase_add_test(tc, exec_kills_setsid_escapee);
+  tcase_add_test(tc, exec_limits_grace_and_cleanup);
   tcase_add_test(tc, exec_bad_input);
   tcase_add_test(tc, exec_forwards_sigint);
   tcase_add_test(tc, run_outputs_and_status);
