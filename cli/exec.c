@@ -70,15 +70,22 @@ static void kill_group(guard *g, int sig) {
 
 static void on_forward(uv_signal_t *h, int sig) { kill_group(h->data, sig); }
 
+/* The deadline's signals reach the command even if it left its group. */
+static void kill_all(guard *g, int sig) {
+  kill_group(g, sig);
+  if (g->pid > 0 && getpgid(g->pid) != g->pid)
+    pidfd_send_signal(g->pidfd, sig, NULL, 0);
+}
+
 static void on_deadline(uv_timer_t *t) {
   guard *g = t->data;
   if (!g->timed_out) {
     g->timed_out = 1;
-    kill_group(g, g->sig);
+    kill_all(g, g->sig);
     if (g->sig != SIGKILL)
       uv_timer_start(t, on_deadline, g->grace, 0);
   } else {
-    kill_group(g, SIGKILL); /* the grace is over */
+    kill_all(g, SIGKILL); /* the grace is over */
   }
 }
 

@@ -119,6 +119,13 @@ START_TEST(exec_limits_grace_and_cleanup) {
   ck_assert_int_eq(sh("%s exec -t 100ms -s TERM -k 30s -- sh -c 'sleep 30 & wait'", W), 124);
   took = mono_s() - t0;
   ck_assert_msg(took < 20, "TERM honoured: %.2f s", took);
+  /* A command that joins warden's own group is still reached. */
+  t0 = mono_s();
+  ck_assert_int_eq(sh("%s exec -t 200ms -- perl -e 'setpgrp(0, getpgrp(getppid())) or die; sleep 60'",
+                      W),
+                   124);
+  took = mono_s() - t0;
+  ck_assert_msg(took < 20, "left its group: %.2f s", took);
   /* Exits 0, leaving a child in its group and one in a session of its
    * own (it writes its pid once setsid() is done, and sh waits for that). */
   char f1[] = "/tmp/wd-bg-XXXXXX", f2[] = "/tmp/wd-bg-XXXXXX";
