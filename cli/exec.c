@@ -47,20 +47,20 @@ static const char usage[] =
     "itself failed; 126 if COMMAND cannot be executed; 127 if it is not found;\n"
     "128+N if it was killed by signal N.\n";
 
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define NFWD (sizeof(forwarded) / sizeof(forwarded[0]))
+
 typedef struct {
   pid_t pid; /* the command, leader of its own group; 0 once reaped */
   int pidfd;
-  int sig;         /* sent at the deadline */
-  uint64_t grace;  /* ms between sig and SIGKILL; WD_FOREVER if sig is KILL */
+  int sig;        /* sent at the deadline */
+  uint64_t grace; /* ms between sig and SIGKILL (unused if sig is KILL) */
   int timed_out;
-  siginfo_t si;    /* how it ended */
+  siginfo_t si; /* how it ended */
   uv_poll_t exited;
   uv_timer_t deadline;
-  uv_signal_t fwd[4];
+  uv_signal_t fwd[NFWD];
 } guard;
-
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-#define NFWD (sizeof(forwarded) / sizeof(forwarded[0]))
 
 /* While the leader is ours and unreaped, its pgid cannot be reused. */
 static void kill_group(guard *g, int sig) {
