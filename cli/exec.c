@@ -68,14 +68,14 @@ static void kill_group(guard *g, int sig) {
     kill(-g->pid, sig);
 }
 
-static void on_forward(uv_signal_t *h, int sig) { kill_group(h->data, sig); }
-
-/* The deadline's signals reach the command even if it left its group. */
+/* Signals reach the command even if it left its group. */
 static void kill_all(guard *g, int sig) {
   kill_group(g, sig);
   if (g->pid > 0 && getpgid(g->pid) != g->pid)
     pidfd_send_signal(g->pidfd, sig, NULL, 0);
 }
+
+static void on_forward(uv_signal_t *h, int sig) { kill_all(h->data, sig); }
 
 static void on_deadline(uv_timer_t *t) {
   guard *g = t->data;
