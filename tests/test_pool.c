@@ -39,6 +39,24 @@ static int job_noisy(const void *arg, size_t len, wd_out *out) {
   return wd_out_printf(out, "done");
 }
 
+/* A barrier: appends a byte to the file named by arg, then waits (up to
+ * 30 s) until it holds `want` bytes, i.e. that many tasks run at once. */
+static int job_gather(const void *arg, size_t len, wd_out *out) {
+  char a[300], path[256];
+  unsigned want;
+  snprintf(a, sizeof(a), "%.*s", (int)len, (const char *)arg);
+  if (sscanf(a, "%u %255s", &want, path) != 2)
+    return wd_out_printf(out, "bad argument");
+  int fd = open(path, O_WRONLY | O_APPEND);
+  if (fd < 0 || write(fd, "x", 1) != 1)
+    return wd_out_printf(out, "cannot append");
+  struct stat st;
+  for (int i = 0; i < 3000 && fstat(fd, &st) == 0 && st.st_size < (off_t)want; i++)
+    usleep(10000);
+  close(fd);
+  return 0;
+}
+
 static int cmp_pid(const void *a, const void *b) {
   pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
   return (x > y) - (x < y);
@@ -49,6 +67,7 @@ static void setup(void) {
   wd_register("ignore_term", job_ignore_term);
   wd_register("flaky", job_flaky);
   wd_register("noisy", job_noisy);
+  wd_register("gather", job_gather);
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   fds0 = count_fds();
   pool = NULL;
@@ -215,20 +234,14 @@ START_TEST(crashes_cost_one_task) {
 }
 END_TEST
 
-static void kill_workers(uv_timer_t *t) {
-  pid_t pids[8];
-  size_t n = wd_pool_pids(pool, pids, 8);
-  for (size_t i = 0; i < n; i++)
-    kill(pids[i], SIGKILL);
-  uv_close((uv_handle_t *)t, NULL);
-}
-
 START_TEST(worker_killed_from_outside) {
   start(1);
   wd_future *f = submit("sleep", "10000", 0);
-  uv_timer_t t;
-  uv_timer_init(&loop, &t);
-  uv_timer_start(&t, kill_workers, 200, 0);
+  run_until_started(&loop, &f, 1); /* the worker runs it: shoot it */
+  pid_t pids[8];
+  size_t n = wd_pool_pids(pool, pids, 8);
+  ck_assert_uint_eq(n, 1);
+  kill(pids[0], SIGKILL);
   wd_await(f);
   const wd_result *r = wd_future_result(f);
   ck_assert_int_eq(r->status, WD_CRASHED);
@@ -420,14 +433,22 @@ START_TEST(shutdown_graceful_retires_idle_workers) {
 END_TEST
 
 /* A pool of hundreds of workers asks the zygote for all of them at once;
- * the control socket holds ten messages: none may be lost. */
+ * the control socket holds ten messages: none may be lost.  Each task waits
+ * for all the others to have started, so every worker must be up at once. */
 START_TEST(hundreds_of_workers_all_come_up) {
   enum { N = 300 };
+  char path[] = "/tmp/wd-gather-XXXXXX", arg[64];
+  close(mkstemp(path));
+  snprintf(arg, sizeof(arg), "%d %s", N, path);
   start(N);
   wd_future *f[N];
   for (int i = 0; i < N; i++)
-    f[i] = submit("sleep", "1500", 0);
+    f[i] = submit("gather", arg, 0);
   wd_await_all(f, N);
+  struct stat st;
+  ck_assert_int_eq(stat(path, &st), 0);
+  unlink(path);
+  ck_assert_int_eq(st.st_size, N); /* each task ran once, all at once */
   pid_t pids[N];
   for (int i = 0; i < N; i++) {
     ck_assert_int_eq(wd_future_result(f[i])->status, WD_OK);
