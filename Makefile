@@ -28,9 +28,15 @@ REPLAYS := $(addprefix $(B)/fuzz/replay_,$(FUZZ_TARGETS))
 
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
+# Two programs: warden (exec, run) and warden-resize, which `warden resize`
+# execs, so that only resize loads the image libraries (cli/main.c).
+CLI_COMMON := $(addprefix $(B)/cli/,common.o parse.o json.o)
+WARDEN_OBJ := $(addprefix $(B)/cli/,main.o exec.o run.o) $(CLI_COMMON)
+RESIZE_OBJ := $(addprefix $(B)/cli/,resize_main.o resize.o) $(CLI_COMMON)
+PROGRAMS   := $(B)/warden $(B)/warden-resize
 
-.PHONY: all deps test unit-tests test-asan test-valgrind fuzz soak demo bench clean examples
-all: $(B)/warden $(B)/libwarden.a examples
+.PHONY: all deps test unit-tests test-asan test-valgrind fuzz soak demo bench clean examples install
+all: $(PROGRAMS) $(B)/libwarden.a examples
 
 $(DEPS): scripts/deps.sh
 	@mkdir -p $(B)
@@ -45,8 +51,12 @@ $(B)/%.o: %.c $(DEPS)
 $(B)/libwarden.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(B)/warden: $(CLI_OBJ) $(B)/libwarden.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
+$(B)/warden: $(WARDEN_OBJ) $(B)/libwarden.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(WARDEN_OBJ) $(B)/libwarden.a \
+	  $$(pkg-config --libs libuv) -lpthread -lm
+
+$(B)/warden-resize: $(RESIZE_OBJ) $(B)/libwarden.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(RESIZE_OBJ) $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
 $(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a $(B)/cli/parse.o
 	@mkdir -p $(dir $@)
@@ -62,13 +72,13 @@ $(B)/bench/%: bench/%.c $(B)/libwarden.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv stb) $(LDFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
-examples: $(B)/warden $(EXAMPLES) # the scripts among them drive warden
+examples: $(PROGRAMS) $(EXAMPLES) # the scripts among them drive warden
 
 # make test = the unit and end-to-end tests, then the same under ASan +
 # UBSan, then the core tests under valgrind's memcheck.
 test: unit-tests test-asan test-valgrind
 
-unit-tests: $(B)/warden $(TESTS) examples $(REPLAYS)
+unit-tests: $(PROGRAMS) $(TESTS) examples $(REPLAYS)
 	@failed=0; for t in $(TESTS); do \
 	  echo "== $$t"; $$t || failed=1; \
 	done; \
@@ -109,7 +119,7 @@ test-valgrind: $(addprefix $(B)/tests/,$(VG_TESTS))
 
 # The main job on an embedded default: make a folder of images, thumbnail
 # it on every core (two files are bad on purpose: two failed rows).
-demo: $(B)/warden $(B)/examples/mkimages
+demo: $(PROGRAMS) $(B)/examples/mkimages
 	@$(B)/examples/mkimages $(B)/demo/images
 	@$(B)/warden resize --progress -w 256 -H 256 $(B)/demo/images -o $(B)/demo/thumbs \
 	  || test $$? -le 101
@@ -153,8 +163,18 @@ $(FZ)/seeds: fuzz/seeds.c tests/images.h $(DEPS)
 
 # make soak: 100,000 library tasks and 20,000 commands; memory and fds
 # must stay flat (bench/soak.sh prints the figures).
-soak: $(B)/warden $(B)/bench/bench_pool
+soak: $(PROGRAMS) $(B)/bench/bench_pool
 	bench/soak.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the program, its resize
+# helper where warden looks for it (../libexec/warden/ from bin/), and the
+# library with its header for C programs.
+PREFIX ?= /usr/local
+install: $(PROGRAMS) $(B)/libwarden.a
+	install -D -m 755 $(B)/warden $(DESTDIR)$(PREFIX)/bin/warden
+	install -D -m 755 $(B)/warden-resize $(DESTDIR)$(PREFIX)/libexec/warden/warden-resize
+	install -D -m 644 include/warden.h $(DESTDIR)$(PREFIX)/include/warden.h
+	install -D -m 644 $(B)/libwarden.a $(DESTDIR)$(PREFIX)/lib/libwarden.a
 
 clean:
 	rm -rf $(B) build-asan $(FZ)

@@ -153,6 +153,27 @@ START_TEST(exec_limits_grace_and_cleanup) {
 }
 END_TEST
 
+/* `warden resize` runs warden-resize, found beside warden (the build tree)
+ * or in ../libexec/warden/ (make install); without it, a clear 125.  And
+ * warden itself does not load the image libraries (the point of the split:
+ * every exec and run starts without them). */
+START_TEST(resize_helper_is_found) {
+  char dir[] = "/tmp/wd-inst-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  ck_assert_int_eq(sh("mkdir -p %s/bin %s/libexec/warden && cp %s %s/bin/", dir, dir, W, dir), 0);
+  int rc = sh("%s/bin/warden resize --help > %s/out 2> %s/err", dir, dir, dir);
+  ck_assert_int_eq(rc, 125);
+  ck_assert_int_eq(sh("grep -q 'warden resize: cannot find warden-resize' %s/err", dir), 0);
+  ck_assert_int_eq(sh("cp %s-resize %s/libexec/warden/", W, dir), 0);
+  ck_assert_int_eq(sh("%s/bin/warden resize --help > %s/out", dir, dir), 0);
+  ck_assert_int_eq(sh("grep -q '^Usage: warden resize' %s/out", dir), 0);
+  /* Beside it, as in the build tree, it is found too. */
+  ck_assert_int_eq(sh("%s resize --bogus 2>&1 | grep -q \"warden resize: unrecognized option '--bogus'\"", W), 0);
+  ck_assert_int_eq(sh("ldd %s | grep -Eq 'lib(jpeg|spng|stb|seccomp)'", W), 1);
+  ck_assert_int_eq(sh("rm -r %s", dir), 0);
+}
+END_TEST
+
 START_TEST(exec_bad_input) {
   ck_assert_int_eq(sh("%s exec --bogus -- true 2>/dev/null", W), 125);
   ck_assert_int_eq(sh("%s exec -t 10parsecs -- true 2>/dev/null", W), 125);
@@ -483,6 +504,7 @@ int main(void) {
   tcase_add_test(tc, run_bad_input);
   tcase_add_test(tc, run_thousand_at_once);
   tcase_add_test(tc, run_max_args);
+  tcase_add_test(tc, resize_helper_is_found);
   tcase_add_test(tc, bad_input_every_option);
   return run_suite(one_case_suite("cli", tc));
 }
