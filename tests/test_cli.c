@@ -325,10 +325,11 @@ START_TEST(run_sigint_kills_everything) {
   char p1[128], p2[128];
   snprintf(p1, sizeof(p1), "%s/1", dir);
   snprintf(p2, sizeof(p2), "%s/2", dir);
-  struct stat st;
-  for (int i = 0; i < 10000 && (stat(p1, &st) || stat(p2, &st) || st.st_size == 0); i++)
+  /* Both escapees recorded (each file created, then written). */
+  struct stat s1, s2;
+  for (int i = 0; i < 10000 && (stat(p1, &s1) || stat(p2, &s2) || !s1.st_size || !s2.st_size);
+       i++)
     usleep(1000);
-  usleep(50000);
   kill(pid, SIGINT);
   int status;
   waitpid(pid, &status, 0);

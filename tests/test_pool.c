@@ -487,9 +487,12 @@ START_TEST(destroy_with_tasks_running) {
     f[i] = submit("spawn", "setsid 20000", 0);
   run_until_started(&loop, f, 2);
   pid_t below[64];
-  usleep(100000); /* the spawn jobs fork; nothing signals when they have */
-  int n = descendants(getpid(), below, 64);
-  ck_assert_int_ge(n, 5); /* zygote, 2 workers, their setsid grandchildren */
+  /* The spawn jobs fork; nothing signals when they have: look until they
+   * are there (up to 10 s) -- zygote, 2 workers, their setsid children. */
+  int n = 0;
+  for (int i = 0; i < 1000 && (n = descendants(getpid(), below, 64)) < 5; i++)
+    usleep(10000);
+  ck_assert_int_ge(n, 5);
   wd_pool_destroy(pool);
   pool = NULL;
   for (int i = 0; i < 4; i++) {
@@ -524,7 +527,6 @@ START_TEST(supervisor_sigkill_kills_workers) {
     wd_submit(p, "spawn", "setsid 60000", 12, NULL, &f[0]);
     wd_submit(p, "spawn", "child 60000", 11, NULL, &f[1]);
     run_until_started(&l, f, 2);
-    usleep(200000);
     if (write(pfd[1], "r", 1) != 1)
       _exit(1);
     uv_run(&l, UV_RUN_DEFAULT);
@@ -535,8 +537,12 @@ START_TEST(supervisor_sigkill_kills_workers) {
   ck_assert_int_eq(read(pfd[0], &c, 1), 1);
   close(pfd[0]);
   pid_t below[64];
-  int n = descendants(sup, below, 64);
-  ck_assert_int_ge(n, 5); /* zygote, 2 workers, a child, a setsid grandchild */
+  /* zygote, 2 workers, a child, a setsid grandchild: the jobs fork the last
+   * two after they start, so look until they are there (up to 10 s). */
+  int n = 0;
+  for (int i = 0; i < 1000 && (n = descendants(sup, below, 64)) < 5; i++)
+    usleep(10000);
+  ck_assert_int_ge(n, 5);
   kill(sup, SIGKILL);
   waitpid(sup, NULL, 0);
   for (int i = 0; i < n; i++)
