@@ -55,7 +55,11 @@ int wd_parse_duration(const char *s, uint64_t *ms) {
   }
   if (total > 1e15)
     return UV_EINVAL;
+  /* A positive duration is at least one tick: 0.4 ms rounded to 0 would
+   * mean "none" (no deadline, no delay), the opposite of what was asked. */
   *ms = (uint64_t)llround(total);
+  if (*ms == 0 && total > 0)
+    *ms = 1;
   return 0;
 }
 
@@ -78,7 +82,10 @@ int wd_parse_size(const char *s, uint64_t *bytes) {
     s++;
   if (*s != '\0' || v * scale > 1.8e19)
     return UV_EINVAL;
+  /* As for durations: a positive size never rounds down to 0 ("none"). */
   *bytes = (uint64_t)llround(v * scale);
+  if (*bytes == 0 && v > 0)
+    *bytes = 1;
   return 0;
 }
 

@@ -8,11 +8,12 @@
 #include <stdint.h>
 
 /* A duration in milliseconds.  Units: ms, s, m, h, d, combinable ("1m30s");
- * a bare number means seconds, as in timeout(1).  "0" is 0. */
+ * a bare number means seconds, as in timeout(1).  "0" is 0; any positive
+ * duration is at least 1 ms ("0.0004" is 1, never 0 = none). */
 int wd_parse_duration(const char *s, uint64_t *ms);
 
 /* A size in bytes.  Suffixes K, M, G, T (powers of 1024, optional "B" or
- * "iB"); a bare number means bytes. */
+ * "iB"); a bare number means bytes.  A positive size is at least 1. */
 int wd_parse_size(const char *s, uint64_t *bytes);
 
 /* A signal by name (with or without SIG, any case) or number. */

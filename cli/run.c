@@ -73,7 +73,7 @@ static struct {
   long jobs;
   uint64_t timeout, grace, memory, cpu, delay, max_output;
   int sig, keep_order, tag, json, resume, resume_failed, progress, null_sep,
-      shell, halt_now;
+      shell, halt_now, have_grace;
   long retries, halt_fail, max_args;
   int halt_percent;
   const char *joblog;
@@ -376,7 +376,11 @@ static int submit_job(size_t i) {
   free_argv(argv);
   wd_task_options to = {
       .timeout_ms = R.timeout ? R.timeout : WD_FOREVER,
-      .grace_ms = R.sig && R.sig != SIGKILL ? (R.grace ? R.grace : 1000) : WD_FOREVER,
+      /* --kill-after=0: KILL right after the signal (as warden exec);
+       * the pool reads a grace of 0 as "its default". */
+      .grace_ms = R.sig && R.sig != SIGKILL
+                      ? (R.have_grace ? (R.grace ? R.grace : 1) : 1000)
+                      : WD_FOREVER,
       .signal = R.sig ? R.sig : SIGKILL};
   if (!err)
     err = wd_submit(R.pool, "command", req.p, req.len, &to, &j->f);
@@ -615,7 +619,7 @@ int wd_cli_run(int argc, char **argv) {
     case 'j': bad = wd_parse_count(optarg, 1, 65536, &R.jobs); break;
     case 't': bad = wd_parse_duration(optarg, &R.timeout); break;
     case 's': bad = wd_parse_signal(optarg, &R.sig); break;
-    case O_KILL_AFTER: bad = wd_parse_duration(optarg, &R.grace); break;
+    case O_KILL_AFTER: bad = wd_parse_duration(optarg, &R.grace); R.have_grace = 1; break;
     case 'm': bad = wd_parse_size(optarg, &R.memory) || R.memory == 0; break;
     case 'c': bad = wd_parse_duration(optarg, &R.cpu) || R.cpu == 0; break;
     case 'r': bad = wd_parse_count(optarg, 0, 1000, &R.retries); break;

@@ -44,6 +44,17 @@ START_TEST(parse_words) {
   ck_assert_uint_eq(v, 7200000);
   ck_assert_int_eq(wd_parse_duration("0", &v), 0);
   ck_assert_uint_eq(v, 0);
+  /* A positive duration is at least one tick, never 0 = "none". */
+  ck_assert_int_eq(wd_parse_duration("0.0004", &v), 0);
+  ck_assert_uint_eq(v, 1);
+  ck_assert_int_eq(wd_parse_duration("0.4ms", &v), 0);
+  ck_assert_uint_eq(v, 1);
+  ck_assert_int_eq(wd_parse_duration("0.000001s", &v), 0);
+  ck_assert_uint_eq(v, 1);
+  ck_assert_int_eq(wd_parse_duration("0ms", &v), 0);
+  ck_assert_uint_eq(v, 0);
+  ck_assert_int_eq(wd_parse_duration("0.0", &v), 0);
+  ck_assert_uint_eq(v, 0);
   ck_assert_int_eq(wd_parse_duration("10x", &v), UV_EINVAL);
   ck_assert_int_eq(wd_parse_duration("-1", &v), UV_EINVAL);
   ck_assert_int_eq(wd_parse_duration("", &v), UV_EINVAL);
@@ -54,6 +65,10 @@ START_TEST(parse_words) {
   ck_assert_uint_eq(v, 3u << 29);
   ck_assert_int_eq(wd_parse_size("4096", &v), 0);
   ck_assert_uint_eq(v, 4096);
+  ck_assert_int_eq(wd_parse_size("0.0001K", &v), 0);
+  ck_assert_uint_eq(v, 1);
+  ck_assert_int_eq(wd_parse_size("0", &v), 0);
+  ck_assert_uint_eq(v, 0);
   ck_assert_int_eq(wd_parse_size("12Q", &v), UV_EINVAL);
   int sig;
   ck_assert_int_eq(wd_parse_signal("TERM", &sig), 0);
@@ -150,6 +165,23 @@ START_TEST(exec_limits_grace_and_cleanup) {
     unlink(files[i]);
     ck_assert_msg(pid_dead(pid), "%d survived warden exec", pid);
   }
+}
+END_TEST
+
+/* Sub-millisecond durations are one tick, not "none": a deadline of
+ * 0.4 ms still kills, a CPU limit of 0.4 ms is still a limit (1 s, the
+ * kernel's unit) on both commands. */
+START_TEST(sub_ms_durations_are_kept) {
+  ck_assert_int_eq(sh("%s exec -t 0.0004 -- sleep 10", W), 124);
+  char *o = out_of(WD_BIN " run --json -t 0.0004 -- sleep ::: 10");
+  ck_assert_msg(strstr(o, "\"status\":\"timeout\"") != NULL, "got %s", o);
+  free(o);
+  o = out_of(WD_BIN " exec -c 0.0004 -- sh -c 'ulimit -t'");
+  ck_assert_str_eq(o, "1\n");
+  free(o);
+  o = out_of(WD_BIN " run -c 0.0004 -- sh -c 'ulimit -t' ::: x 2>&1");
+  ck_assert_str_eq(o, "1\n");
+  free(o);
 }
 END_TEST
 
@@ -495,6 +527,7 @@ int main(void) {
   tcase_add_test(tc, exec_kills_setsid_escapee);
   tcase_add_test(tc, exec_limits_grace_and_cleanup);
   tcase_add_test(tc, exec_bad_input);
+  tcase_add_test(tc, sub_ms_durations_are_kept);
   tcase_add_test(tc, exec_forwards_sigint);
   tcase_add_test(tc, run_outputs_and_status);
   tcase_add_test(tc, run_json_is_valid_for_any_bytes);
