@@ -34,6 +34,17 @@ void wd_cli_joblog_line(int fd, const char *cmd, size_t seq, double start,
                         double runtime, long long sent, size_t received,
                         int exitval, int sig, const char *command);
 
+/* The smallest address-space limit (-m) a command may be given.  Below
+ * it no program starts at all: a static one needs about 1 MiB here, and a
+ * dynamic one dies of SIGSEGV in the loader with no message under about
+ * 512 KiB (from 1 MiB the loader says "failed to map segment"; /bin/true
+ * runs from 2.5 MiB, sh from 3 MiB). */
+#define WD_CLI_MIN_MEMORY ((uint64_t)1 << 20)
+
+/* 0 if `bytes` (parsed from ARG) is a usable memory limit; else says why
+ * not as "warden CMD: ..." and returns WD_EXIT_FAILURE. */
+int wd_cli_check_memory(const char *cmd, const char *arg, uint64_t bytes);
+
 /* The status a shell would report for a command result: its exit code, or
  * 128 + the signal that killed it. */
 int wd_cli_status(const wd_cmd_result *r);

@@ -34,6 +34,13 @@ int wd_cli_bad_value(const char *cmd, const struct option *opts, int c,
   return wd_cli_fail(cmd, "invalid value '%s' for --%s", arg, name);
 }
 
+int wd_cli_check_memory(const char *cmd, const char *arg, uint64_t bytes) {
+  if (bytes >= WD_CLI_MIN_MEMORY)
+    return 0;
+  return wd_cli_fail(cmd, "memory limit '%s' is below the minimum of 1M: no program "
+                     "can start in less address space", arg);
+}
+
 int wd_cli_joblog_open(const char *path) {
   int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)

@@ -29,6 +29,7 @@ static const char usage[] =
     "  -s, --signal=SIG        signal at the deadline (default KILL)\n"
     "      --kill-after=DURATION  grace between --signal and KILL (default 1s)\n"
     "  -m, --memory=SIZE       address-space limit per command: 512M, 2G\n"
+    "                          (at least 1M: no program starts in less)\n"
     "  -c, --cpu=DURATION      CPU-time limit per command (whole seconds)\n"
     "  -r, --retries=N         rerun a failed or timed-out command up to N times\n"
     "      --halt=WHEN,fail=N  stop after N failures (or N%): WHEN is 'now'\n"
@@ -620,7 +621,11 @@ int wd_cli_run(int argc, char **argv) {
     case 't': bad = wd_parse_duration(optarg, &R.timeout); break;
     case 's': bad = wd_parse_signal(optarg, &R.sig); break;
     case O_KILL_AFTER: bad = wd_parse_duration(optarg, &R.grace); R.have_grace = 1; break;
-    case 'm': bad = wd_parse_size(optarg, &R.memory) || R.memory == 0; break;
+    case 'm':
+      bad = wd_parse_size(optarg, &R.memory) || R.memory == 0;
+      if (!bad && wd_cli_check_memory("run", optarg, R.memory))
+        return WD_EXIT_FAILURE;
+      break;
     case 'c': bad = wd_parse_duration(optarg, &R.cpu) || R.cpu == 0; break;
     case 'r': bad = wd_parse_count(optarg, 0, 1000, &R.retries); break;
     case O_HALT: bad = parse_halt(optarg); break;

@@ -423,6 +423,9 @@ START_TEST(bad_input_every_option) {
       {"run --kill-after x -- true ::: a", "'x' for --kill-after"},
       {"run -m 1Q -- true ::: a", "'1Q' for --memory"},
       {"run -c x -- true ::: a", "'x' for --cpu"},
+      /* No program starts under 1 MiB: not a crash, a clear refusal. */
+      {"run -m 1K -- true ::: a", "memory limit '1K' is below the minimum of 1M"},
+      {"run -m 1048575 -- true ::: a", "below the minimum of 1M"},
       {"run -r -1 -- true ::: a", "'-1' for --retries"},
       {"run --halt now,fail= -- true ::: a", "'now,fail=' for --halt"},
       {"run --halt now,fail=200% -- true ::: a", "'now,fail=200%' for --halt"},
