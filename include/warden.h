@@ -38,7 +38,11 @@ typedef struct wd_out wd_out;
 typedef enum {
   WD_PENDING = 0, /* not resolved yet */
   WD_OK,          /* the job returned 0; payload is its output */
-  WD_ERROR,       /* the job returned non-zero; payload is its message */
+  WD_ERROR,       /* the job returned non-zero; payload is its message.
+                     Also the supervisor's own failure, never hidden as
+                     WD_OK: then .exit_code is a negative UV_E* --
+                     UV_ENOMEM ("out of memory") when there was no memory
+                     to send the task or to keep its result */
   WD_TIMEOUT,     /* the deadline passed; the task's process tree is gone */
   WD_CRASHED,     /* the worker died of a signal (see .signal) */
   WD_EXITED,      /* the worker exited mid-task (see .exit_code) */
@@ -75,7 +79,9 @@ typedef struct {
   wd_status status;
   const void *data;     /* output (WD_OK) or message (every other status) */
   size_t len;
-  int exit_code;        /* the worker's exit code (WD_EXITED), else -1 */
+  int exit_code;        /* the worker's exit code (WD_EXITED); UV_ENOMEM
+                           for the supervisor's out of memory (WD_ERROR);
+                           else -1 */
   int signal;           /* the signal that ended the worker, else 0 */
   uint64_t duration_ns; /* from the start of the deadline clock to the end */
   uint64_t started_ns;  /* uv_hrtime() when the deadline clock started */
@@ -123,14 +129,17 @@ int wd_pool_new(uv_loop_t *loop, const wd_pool_options *opts, wd_pool **out);
 
 /* Submits `job` with a copy of `len` bytes at `arg`; *out receives a future
  * the caller owns (release it with wd_future_release).  Returns UV_ENOENT for
- * an unknown job, UV_ECANCELED once the pool is shutting down. */
+ * an unknown job, UV_E2BIG for an argument over 1 GiB, UV_ENOMEM, or
+ * UV_ECANCELED once the pool is shutting down. */
 int wd_submit(wd_pool *pool, const char *job, const void *arg, size_t len,
               const wd_task_options *opts, wd_future **out);
 
 /* Maps `job` over n inputs, `chunk` inputs per task (0 picks a size that
  * keeps every worker busy).  The returned future resolves once every item
  * has: WD_OK if all are ok, else WD_ERROR; wd_map_item() gives item i in
- * input order.  With chunk > 1, a deadline or crash costs the whole chunk. */
+ * input order.  With chunk > 1, a deadline or crash costs the whole chunk.
+ * Returns as wd_submit(); items that ran out of memory later are WD_ERROR
+ * with exit_code UV_ENOMEM. */
 int wd_map(wd_pool *pool, const char *job, const wd_buf *inputs, size_t n,
            size_t chunk, const wd_task_options *opts, wd_future **out);
 size_t wd_map_count(const wd_future *map);
@@ -154,6 +163,11 @@ uv_loop_t *wd_pool_loop(const wd_pool *pool);
 unsigned wd_pool_size(const wd_pool *pool);
 /* Pids of the live workers, up to n of them; returns how many were written. */
 size_t wd_pool_pids(const wd_pool *pool, pid_t *pids, size_t n);
+/* How the pool holds each task's process tree: "cgroup" (a cgroup v2 per
+ * worker and per task, killed with cgroup.kill: nothing a task starts can
+ * leave it) or "process-group" (where this process may not create cgroups,
+ * or WARDEN_CGROUP=0: process groups and a child-subreaper sweep). */
+const char *wd_pool_containment(const wd_pool *pool);
 
 /* ---- futures --------------------------------------------------------- */
 
@@ -196,8 +210,8 @@ int wd_await_all(wd_future *const *fs, size_t n);
 int wd_await_any(wd_future *const *fs, size_t n, size_t *index);
 
 /* A set that hands futures back in the order they complete. */
-int wd_waitset_new(wd_waitset **out);
-int wd_waitset_add(wd_waitset *ws, wd_future *f);
+int wd_waitset_new(wd_waitset **out); /* 0 or UV_ENOMEM */
+int wd_waitset_add(wd_waitset *ws, wd_future *f); /* 0 or UV_ENOMEM */
 /* Runs the loop until a future of the set completes and returns it in *f
  * (borrowed: the set keeps a reference until the next call or free).
  * Returns UV_EOF when every added future has been returned. */

@@ -12,6 +12,10 @@
 
 #include "pool.h"
 
+/* What a future says when the supervisor ran out of memory for it: status
+ * WD_ERROR, exit_code UV_ENOMEM (see warden.h). */
+#define OUT_OF_MEMORY "out of memory"
+
 wd_future *wd__future_new(int kind, uv_loop_t *loop, size_t extra) {
   wd_future *f = calloc(1, sizeof(*f) + extra);
   if (f == NULL)
@@ -119,6 +123,9 @@ static const char *describe(wd_status st, const wd_future *t, int code,
   case WD_EXITED:
     snprintf(buf, n, "worker exited with code %d", code);
     break;
+  case WD_ERROR: /* the supervisor's own error: code is a UV_E* */
+    snprintf(buf, n, "%s", code == UV_ENOMEM ? OUT_OF_MEMORY : wd_strerror(code));
+    break;
   default:
     snprintf(buf, n, "cancelled");
   }
@@ -131,6 +138,8 @@ void wd__task_fail(wd_future *t, wd_status st, int code, int sig,
     return; /* cancelled while sent ahead: already resolved */
   char msg[128];
   describe(st, t, code, sig, msg, sizeof(msg));
+  t->res.exit_code = st == WD_EXITED || st == WD_ERROR ? code : -1;
+  t->res.signal = st == WD_CANCELLED && sig == 0 ? 0 : sig;
   if (t->map) {
     wd__map_chunk_done(t, st, NULL, 0, msg);
     return;
@@ -146,9 +155,10 @@ void wd__task_fail(wd_future *t, wd_status st, int code, int sig,
     t->res.len = mlen;
     t->res.err_tail = t->store + mlen;
     t->res.err_len = tail_len;
+  } else { /* the status still says what happened; only details are lost */
+    t->res.data = st == WD_ERROR ? OUT_OF_MEMORY : wd_status_name(st);
+    t->res.len = strlen(t->res.data);
   }
-  t->res.exit_code = st == WD_EXITED ? code : -1;
-  t->res.signal = st == WD_CANCELLED && sig == 0 ? 0 : sig;
   if (t->res.started_ns)
     t->res.duration_ns = uv_hrtime() - t->res.started_ns;
   t->res.status = st;
@@ -163,16 +173,22 @@ void wd__task_result(wd_future *t, const wd__hdr *h, const char *body) {
     return;
   }
   t->store = malloc((size_t)h->len + 1);
-  if (t->store) { /* without memory the result is empty, not wrong */
-    memcpy(t->store, body, h->len);
-    t->store[h->len] = '\0';
-    t->res.data = t->store;
-    t->res.len = h->len - h->a;
-    t->res.err_tail = t->store + t->res.len;
-    t->res.err_len = h->a;
+  if (t->store == NULL) {
+    /* Never WD_OK with empty data: a caller would take it for the job's
+     * whole output.  The result is lost, and the future says why. */
+    wd__task_fail(t, WD_ERROR, UV_ENOMEM, 0, NULL, 0);
+    return;
   }
+  memcpy(t->store, body, h->len);
+  t->store[h->len] = '\0';
+  t->res.data = t->store;
+  t->res.len = h->len - h->a;
+  t->res.err_tail = t->store + t->res.len;
+  t->res.err_len = h->a;
   t->res.duration_ns = uv_hrtime() - t->res.started_ns;
-  t->res.status = h->type == WD__F_OK ? WD_OK : WD_ERROR;
+  t->res.status = t->answer_as != WD_PENDING ? t->answer_as
+                  : h->type == WD__F_OK          ? WD_OK
+                                                 : WD_ERROR;
   wd__future_resolve(t);
 }
 
@@ -200,8 +216,10 @@ static void proxy_step(wd_future *f, void *data) {
   if (wd_future_on_done(g, proxy_adopt, px) != 0) {
     px->res = f->res;
     px->res.status = WD_ERROR;
-    px->res.data = "out of memory";
-    px->res.len = 13;
+    px->res.data = OUT_OF_MEMORY;
+    px->res.len = strlen(OUT_OF_MEMORY);
+    px->res.exit_code = UV_ENOMEM;
+    px->res.signal = 0;
     wd__future_resolve(px);
     wd_future_release(px);
   }
@@ -259,7 +277,11 @@ int wd_future_kill(wd_future *f, int sig) {
   if (f->kind != WD__K_TASK || f->slot == NULL || f->slot->head != f ||
       f->res.status != WD_PENDING || sig <= 0 || sig >= NSIG)
     return UV_ESRCH;
-  wd__pool_zygote_send(f->pool, WD__Z_KILL, f->slot->id, sig, -1);
+  /* A guardian job's command leads a group of its own: the worker passes
+   * the signal on (jobs/command.c). */
+  int scope = f->map == NULL && wd__job_is_guardian(f->job) ? WD__KILL_TASK
+                                                            : WD__KILL_WORKER;
+  wd__pool_zygote_kill(f->pool, f->slot->id, sig, scope, WD__TAG(f->id));
   return 0;
 }
 
