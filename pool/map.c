@@ -10,6 +10,8 @@
 
 #include "pool.h"
 
+#define OUT_OF_MEMORY "out of memory" /* as future.c says it */
+
 static void map_resolve_if_done(wd_future *m) {
   if (m->n_pending > 0 || m->res.status != WD_PENDING)
     return;
@@ -24,6 +26,18 @@ static void map_resolve_if_done(wd_future *m) {
   wd_future_release(m); /* the reference its pending chunks held */
 }
 
+/* Items [from, to) of m end without reaching a worker: each says why. */
+static void fail_items(wd_future *m, size_t from, size_t to, int err) {
+  for (size_t i = from; i < to; i++) {
+    wd_result *r = &m->item[i];
+    memset(r, 0, sizeof(*r));
+    r->status = WD_ERROR;
+    r->data = err == UV_ENOMEM ? OUT_OF_MEMORY : wd_strerror(err);
+    r->len = strlen(r->data);
+    r->exit_code = err;
+  }
+}
+
 void wd__map_chunk_done(wd_future *c, wd_status st, const char *body,
                         size_t len, const char *msg) {
   wd_future *m = c->map;
@@ -31,8 +45,12 @@ void wd__map_chunk_done(wd_future *c, wd_status st, const char *body,
   c->res.status = st; /* the chunk itself is internal: no callbacks */
   size_t mlen = msg ? strlen(msg) : 0;
   char *store = malloc(body ? len + 1 : mlen + 1);
-  if (store == NULL)
-    abort(); /* cannot record the results we were given */
+  if (store == NULL) { /* the results we were given cannot be kept */
+    fail_items(m, c->map_base, c->map_base + c->items, UV_ENOMEM);
+    m->n_pending--;
+    map_resolve_if_done(m);
+    return;
+  }
   memcpy(store, body ? body : msg, body ? len : mlen);
   free(m->chunk_store[ci]);
   m->chunk_store[ci] = store;
@@ -40,7 +58,10 @@ void wd__map_chunk_done(wd_future *c, wd_status st, const char *body,
   for (unsigned i = 0; i < c->items; i++) {
     wd_result *r = &m->item[c->map_base + i];
     memset(r, 0, sizeof(*r));
-    r->exit_code = -1;
+    /* A chunk that ended without results: its exit code and signal are
+     * every item's (wd__task_fail set them). */
+    r->exit_code = body ? -1 : c->res.exit_code;
+    r->signal = body ? 0 : c->res.signal;
     r->attempts = c->res.attempts;
     r->pid = c->res.pid;
     r->started_ns = c->res.started_ns;
@@ -87,17 +108,20 @@ int wd_map(wd_pool *p, const char *job, const wd_buf *inputs, size_t n,
     return UV_ENOMEM;
   m->pool = p;
   m->n_items = n;
-  m->n_chunks = nchunks;
-  m->n_pending = nchunks;
-  m->refs++; /* held while chunks are pending, so the caller may let go */
   m->item = calloc(n ? n : 1, sizeof(*m->item));
   m->chunk_store = calloc(nchunks ? nchunks : 1, sizeof(char *));
   m->chunks = calloc(nchunks ? nchunks : 1, sizeof(wd_future *));
   if (!m->item || !m->chunk_store || !m->chunks) {
-    m->n_chunks = 0;
-    wd_future_release(m);
+    wd_future_release(m); /* the only reference: frees what was made */
     return UV_ENOMEM;
   }
+  m->n_chunks = nchunks;
+  m->n_pending = nchunks;
+  m->refs++; /* held while chunks are pending, so the caller may let go */
+  wd_task_options o = {0};
+  if (opts)
+    o = *opts;
+  uint64_t tmo = o.timeout_ms ? o.timeout_ms : p->opts.timeout_ms;
   for (size_t c = 0; c < nchunks; c++) {
     size_t base = c * chunk, k = n - base < chunk ? n - base : chunk, bytes = 0;
     for (size_t i = 0; i < k; i++)
@@ -105,12 +129,8 @@ int wd_map(wd_pool *p, const char *job, const wd_buf *inputs, size_t n,
     wd_future *t = wd__future_new(WD__K_TASK, p->loop, bytes);
     if (t == NULL) {
       /* Chunks already queued resolve on their own; fail the rest. */
+      fail_items(m, base, n, UV_ENOMEM);
       m->n_pending -= nchunks - c;
-      for (size_t i = base; i < n; i++) {
-        m->item[i].status = WD_ERROR;
-        m->item[i].data = "out of memory";
-        m->item[i].len = 13;
-      }
       break;
     }
     char *w = t->arg;
@@ -126,16 +146,19 @@ int wd_map(wd_pool *p, const char *job, const wd_buf *inputs, size_t n,
     t->map_base = base;
     t->map_chunk = c;
     t->items = (unsigned)k;
-    wd_task_options o = {0};
-    if (opts)
-      o = *opts;
-    uint64_t tmo = o.timeout_ms ? o.timeout_ms : p->opts.timeout_ms;
     t->timeout_ms = tmo == WD_FOREVER ? 0 : tmo;
     t->grace_ms = o.grace_ms == WD_FOREVER ? 0 : o.grace_ms ? o.grace_ms : p->opts.grace_ms;
     t->retries = o.retries;
-    t->term_signal = o.signal > 0 ? o.signal : SIGTERM;
-    m->chunks[c] = t; /* the map's reference; the pool takes its own */
-    wd__pool_enqueue(p, t);
+    t->term_signal = o.signal > 0 && o.signal < NSIG ? o.signal : SIGTERM;
+    int err = wd__pool_enqueue(p, t); /* the pool takes its own reference */
+    if (err) { /* cannot happen while the checks above hold; if it does,
+                  this chunk's items say so */
+      wd_future_release(t);
+      fail_items(m, base, base + k, err);
+      m->n_pending--;
+      continue;
+    }
+    m->chunks[c] = t; /* the map's reference */
   }
   map_resolve_if_done(m);
   *out = m;
