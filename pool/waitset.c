@@ -4,8 +4,11 @@
 
 #include "pool.h"
 
+/* A node is made when a future is added, not when it completes: a
+ * completion then never needs memory, and none can be lost for lack of it. */
 typedef struct node {
   wd_future *f;
+  struct wd_waitset *ws;
   struct node *next;
 } node;
 
@@ -23,19 +26,16 @@ int wd_waitset_new(wd_waitset **out) {
 }
 
 static void on_ready(wd_future *f, void *data) {
-  wd_waitset *ws = data;
+  node *n = data;
+  wd_waitset *ws = n->ws;
   ws->reported++;
   if (ws->freed) {
+    free(n);
     wd_future_release(f);
     if (ws->reported == ws->added)
       free(ws);
     return;
   }
-  node *n = malloc(sizeof(*n));
-  if (n == NULL)
-    abort(); /* would lose a completion the caller is waiting for */
-  n->f = f;
-  n->next = NULL;
   if (ws->ready_tail)
     ws->ready_tail->next = n;
   else
@@ -44,14 +44,22 @@ static void on_ready(wd_future *f, void *data) {
 }
 
 int wd_waitset_add(wd_waitset *ws, wd_future *f) {
+  node *n = malloc(sizeof(*n));
+  if (n == NULL)
+    return UV_ENOMEM;
+  n->f = f;
+  n->ws = ws;
+  n->next = NULL;
   ws->loop = f->loop;
+  ws->added++; /* first: a resolved future reports at once */
   wd_future_ref(f);
-  int err = wd_future_on_done(f, on_ready, ws);
+  int err = wd_future_on_done(f, on_ready, n);
   if (err) {
+    ws->added--;
     wd_future_release(f);
+    free(n);
     return err;
   }
-  ws->added++;
   return 0;
 }
 
