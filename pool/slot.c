@@ -153,7 +153,11 @@ void wd__slot_send(wd__slot *s, wd_future *t) {
   wd__hdr h = {t->map ? WD__F_MAP : WD__F_TASK, (uint32_t)t->arg_len, t->id,
                t->job, t->items};
   if (wd__buf_reserve(&s->obuf, WD__HDR_SIZE + t->arg_len) != 0) {
-    wd__pool_requeue_front(s->pool, t); /* try again on the next pass */
+    /* Not back to the queue: this slot stays free, so dispatch would hand
+     * the same task straight back to it, for as long as memory is short
+     * (a livelock).  The task fails and says why. */
+    wd__task_fail(t, WD_ERROR, UV_ENOMEM, 0, NULL, 0);
+    wd__pool_task_done(s->pool, t);
     return;
   }
   memcpy(s->obuf.p + s->obuf.len, &h, WD__HDR_SIZE);
