@@ -8,12 +8,19 @@
  * encoded output.  The supervisor writes it under a temporary name in the
  * output directory and renames it into place: an interrupted or failed
  * image never leaves a half-written file.  Largest files go first, so the
- * batch does not end waiting on one big straggler. */
+ * batch does not end waiting on one big straggler.
+ *
+ * An input that cannot be had -- missing, a dangling link, a FIFO, a
+ * device, too big to send -- is a row of its own, never a refusal of the
+ * batch and never a hang: the loop thread opens inputs only with
+ * O_NONBLOCK, checks type and size with fstat before reading a byte, and
+ * the reading itself is a libuv fs request on the threadpool. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +28,7 @@
 #include <unistd.h>
 
 #include "../jobs/resize.h"
+#include "../supervisor/proto.h"
 #include "cli.h"
 #include "json.h"
 
@@ -58,10 +66,22 @@ typedef struct {
   char *rel;    /* the output's path under OUTDIR, extension included */
   char *rel_in; /* the input's path under what the user named */
   off_t size;
+  mode_t mode;  /* its type when found */
+  int err;      /* an errno if it could not even be stat'ed: its row says so */
   int is_jpeg;
   wd_future *f;
+  size_t held;  /* bytes of it the supervisor holds (read, or queued) */
   double started;
 } img;
+
+/* One input being read on the threadpool. */
+typedef struct {
+  uv_fs_t fs;
+  size_t i;
+  uv_file fd;
+  size_t end; /* req.len once the whole file is in */
+  wd__buf req; /* the request header, then the file's bytes */
+} reader;
 
 static struct {
   wd_img_req req;
@@ -73,6 +93,8 @@ static struct {
   wd_pool *pool;
   img *v;
   size_t n, cap, next, running, done, failed, skipped, todo;
+  uint64_t max_file; /* the largest input a worker can be sent */
+  uint64_t held;     /* input bytes read or queued, at most max_file */
   int logfd, stopping, exit_sig;
   uv_signal_t sigint, sigterm;
   double t0;
@@ -91,19 +113,25 @@ static int has_ext(const char *path, const char *ext) {
   return n > e && strcasecmp(path + n - e, ext) == 0;
 }
 
-/* The first bytes of the file, sniffed; TGA has no magic, so its name. */
+/* The first bytes of the file, sniffed; TGA has no magic, so its name.
+ * Only regular files are opened here: a read from a FIFO would steal a
+ * writer's bytes, and opening a device can have effects of its own. */
 static const char *sniff_file(const char *path) {
   unsigned char head[32];
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     return NULL;
-  ssize_t n = read(fd, head, sizeof(head));
+  struct stat st;
+  ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, head, sizeof(head)) : -1;
   close(fd);
   const char *kind = n > 0 ? wd_img_sniff(head, (size_t)n) : NULL;
   return kind ? kind : has_ext(path, ".tga") ? "tga" : NULL;
 }
 
-static void add(const char *path, const char *rel_in, off_t size, int is_jpeg) {
+/* An input: st as found, or NULL and the errno that stat gave, which
+ * becomes its row once the batch runs. */
+static void add(const char *path, const char *rel_in, const struct stat *st, int err,
+                int is_jpeg) {
   if (S.n == S.cap) {
     S.cap = S.cap ? S.cap * 2 : 256;
     S.v = realloc(S.v, S.cap * sizeof(img));
@@ -123,19 +151,28 @@ static void add(const char *path, const char *rel_in, off_t size, int is_jpeg) {
   m->path = strdup(path);
   m->rel_in = strdup(rel_in);
   m->rel = malloc(stem + strlen(ext) + 1);
+  if (m->path == NULL || m->rel_in == NULL || m->rel == NULL)
+    abort();
   memcpy(m->rel, rel_in, stem);
   strcpy(m->rel + stem, ext);
-  m->size = size;
+  m->size = st ? st->st_size : 0;
+  m->mode = st ? st->st_mode : 0;
+  m->err = err;
   m->is_jpeg = is_jpeg;
 }
 
+/* Whether an input may make an output: what was missing or not a regular
+ * file when found only makes a row. */
+static int may_write(const img *m) { return !m->err && S_ISREG(m->mode); }
+
 /* A directory, recursively: regular files that look like images (symlinks
  * to files are followed, symlinks to directories are not, so no loop).  rel is
- * the path under the directory the user named. */
+ * the path under the directory the user named.  0, or the errno of a
+ * directory that cannot be listed (a row, like a file that cannot be read). */
 static int walk(const char *dir, const char *rel) {
   DIR *d = opendir(dir);
   if (d == NULL)
-    return wd_cli_fail("resize", "%s: %s", dir, strerror(errno)), -1;
+    return errno;
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
@@ -145,12 +182,14 @@ static int walk(const char *dir, const char *rel) {
         asprintf(&r, "%s%s%s", rel, *rel ? "/" : "", e->d_name) < 0)
       abort();
     struct stat st;
+    int err;
     if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-      walk(path, r);
+      if ((err = walk(path, r)) != 0)
+        add(path, r, NULL, err, 0);
     } else if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
       const char *kind = sniff_file(path);
       if (kind)
-        add(path, r, st.st_size, strcmp(kind, "jpeg") == 0);
+        add(path, r, &st, 0, strcmp(kind, "jpeg") == 0);
     }
     free(path);
     free(r);
@@ -159,33 +198,40 @@ static int walk(const char *dir, const char *rel) {
   return 0;
 }
 
-/* A path the user named: a directory is searched, a file is taken as it
- * is -- if it is not an image, its row says so. */
-static int add_input(const char *path) {
+/* A path the user named: a directory is searched, anything else is taken
+ * as it is -- if it is missing, not a regular file or not an image, its
+ * row says so and the rest of the batch is done (as cat or gzip go on
+ * past a missing operand). */
+static void add_input(const char *path) {
   struct stat st;
-  if (stat(path, &st) != 0)
-    return wd_cli_fail("resize", "%s: %s", path, strerror(errno));
-  if (S_ISDIR(st.st_mode))
-    return walk(path, "") ? WD_EXIT_FAILURE : 0;
   const char *base = strrchr(path, '/');
-  const char *kind = sniff_file(path);
-  add(path, base ? base + 1 : path, st.st_size, kind && strcmp(kind, "jpeg") == 0);
-  return 0;
+  base = base && base[1] ? base + 1 : path;
+  if (stat(path, &st) != 0) {
+    add(path, base, NULL, errno, 0);
+  } else if (S_ISDIR(st.st_mode)) {
+    int err = walk(path, "");
+    if (err)
+      add(path, base, NULL, err, 0);
+  } else {
+    const char *kind = S_ISREG(st.st_mode) ? sniff_file(path) : NULL;
+    add(path, base, &st, 0, kind && strcmp(kind, "jpeg") == 0);
+  }
 }
 
 static int read_list(void) {
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
-  int rc = 0;
   while ((n = getline(&line, &cap, stdin)) > 0) {
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
       line[--n] = '\0';
-    if (n > 0 && add_input(line) != 0)
-      rc = WD_EXIT_FAILURE;
+    if (n > 0)
+      add_input(line);
   }
   free(line);
-  return rc;
+  if (ferror(stdin))
+    return wd_cli_fail("resize", "reading the list on stdin: %s", strerror(errno));
+  return 0;
 }
 
 /* ---- output names ------------------------------------------------------- */
@@ -196,13 +242,11 @@ static int by_rel(const void *a, const void *b) {
   return c ? c : (x > y) - (x < y); /* then in the order found */
 }
 
-/* Sorts pointers to the inputs by output name; the first collision found
- * (two inputs, one output) in *a, *b, or 0 if none. */
-static int collides(img **v, img **a, img **b) {
-  for (size_t i = 0; i < S.n; i++)
-    v[i] = &S.v[i];
-  qsort(v, S.n, sizeof(*v), by_rel);
-  for (size_t i = 1; i < S.n; i++)
+/* Sorts the n pointers to inputs by output name; the first collision
+ * found (two inputs, one output) in *a, *b, or 0 if none. */
+static int collides(img **v, size_t n, img **a, img **b) {
+  qsort(v, n, sizeof(*v), by_rel);
+  for (size_t i = 1; i < n; i++)
     if (strcmp(v[i - 1]->rel, v[i]->rel) == 0)
       return *a = v[i - 1], *b = v[i], 1;
   return 0;
@@ -214,14 +258,18 @@ static int collides(img **v, img **a, img **b) {
  * -- the same relative path under two inputs -- is refused before any
  * work: nothing is overwritten by surprise. */
 static int settle_names(void) {
-  img **v = malloc(S.n * sizeof(*v)), *a, *b;
+  img **v = malloc((S.n ? S.n : 1) * sizeof(*v)), *a, *b;
   if (v == NULL)
     abort();
+  size_t n = 0;
+  for (size_t i = 0; i < S.n; i++)
+    if (may_write(&S.v[i]))
+      v[n++] = &S.v[i];
   int rc = 0;
-  if (collides(v, &a, &b)) {
-    for (size_t i = 0; i < S.n;) {
+  if (collides(v, n, &a, &b)) {
+    for (size_t i = 0; i < n;) {
       size_t j = i + 1, keep = i;
-      while (j < S.n && strcmp(v[j]->rel, v[i]->rel) == 0)
+      while (j < n && strcmp(v[j]->rel, v[i]->rel) == 0)
         j++;
       const char *out_ext = strrchr(v[i]->rel, '.');
       for (size_t k = i; k < j; k++)
@@ -242,7 +290,7 @@ static int settle_names(void) {
       }
       i = j;
     }
-    if (collides(v, &a, &b))
+    if (collides(v, n, &a, &b))
       rc = wd_cli_fail("resize", "%s and %s would both be written to %s/%s", a->path,
                        b->path, S.outdir, a->rel);
   }
@@ -274,20 +322,13 @@ static int write_atomic(const char *dest, const void *data, size_t len) {
   char *tmp;
   if (asprintf(&tmp, "%s.warden-XXXXXX", dest) < 0)
     return ENOMEM;
-  if (mkdirs(tmp) != 0) {
-    int e = errno;
-    free(tmp);
-    return e;
-  }
-  int fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    free(tmp);
-    return e;
+  int e = 0, fd = -1;
+  if (mkdirs(tmp) != 0 || (fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+    e = errno;
+    goto done;
   }
   const char *p = data;
   size_t left = len;
-  int e = 0;
   while (left > 0) {
     ssize_t n = write(fd, p, left);
     if (n < 0 && errno == EINTR)
@@ -299,7 +340,7 @@ static int write_atomic(const char *dest, const void *data, size_t len) {
     p += n;
     left -= (size_t)n;
   }
-  if (fchmod(fd, 0644) != 0 && !e)
+  if (!e && fchmod(fd, 0644) != 0)
     e = errno;
   if (close(fd) != 0 && !e)
     e = errno;
@@ -307,6 +348,7 @@ static int write_atomic(const char *dest, const void *data, size_t len) {
     e = errno;
   if (e)
     unlink(tmp);
+done:
   free(tmp);
   return e;
 }
@@ -415,61 +457,149 @@ static void on_done(wd_future *f, void *data) {
   free(out);
   wd_future_release(f);
   m->f = NULL;
+  S.held -= m->held;
+  m->held = 0;
   progress();
   start_more();
 }
 
-/* Reads the file and hands it to a worker.  A file that cannot be read is
- * a row of its own. */
-static void submit(size_t i) {
-  img *m = &S.v[i];
-  m->started = wall();
-  int fd = open(m->path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  wd__buf req = {0};
-  int e = 0;
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    e = errno;
-  } else if (wd_img_encode(&req, &S.req, "", 0) != 0 ||
-             wd__buf_reserve(&req, (size_t)st.st_size) != 0) {
-    e = ENOMEM;
+/* "3.0 GiB": a size for a row. */
+static const char *human(uint64_t n, char *buf, size_t len) {
+  static const char *unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double v = (double)n;
+  int k = 0;
+  while (v >= 1024 && k < 4)
+    v /= 1024, k++;
+  snprintf(buf, len, k ? "%.1f %s" : "%.0f %s", v, unit[k]);
+  return buf;
+}
+
+static const char *file_type(mode_t mode) {
+  return S_ISDIR(mode)    ? "a directory"
+         : S_ISFIFO(mode) ? "a FIFO"
+         : S_ISCHR(mode)  ? "a character device"
+         : S_ISBLK(mode)  ? "a block device"
+         : S_ISSOCK(mode) ? "a socket"
+                          : "not a file";
+}
+
+/* A row for an image that never reached a worker. */
+static void refuse(size_t i, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void refuse(size_t i, const char *status, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  S.done++;
+  S.failed++;
+  row(i, status, msg, NULL, NULL, 0);
+  progress();
+}
+
+static void on_read(uv_fs_t *fs);
+
+static int read_more(reader *r) {
+  uv_buf_t b = uv_buf_init(r->req.p + r->req.len, (unsigned)(r->end - r->req.len));
+  r->fs.data = r;
+  return uv_fs_read(S.loop, &r->fs, r->fd, &b, 1,
+                    (int64_t)(r->req.len - sizeof(wd_img_req)), on_read);
+}
+
+/* The file is in, cut short (n == 0 before the end: it shrank since the
+ * fstat; a short image is the worker's to call corrupt) or failed (n < 0,
+ * a libuv error): hand it to a worker or make its row. */
+static void finish_read(reader *r, ssize_t n) {
+  img *m = &S.v[r->i];
+  close(r->fd); /* a regular file, read-only: close does not wait */
+  S.running--;
+  if (S.stopping) {
+    /* Ctrl-C while it was read: it was not started, so no row. */
+  } else if (n < 0) {
+    refuse(r->i, "unreadable", "%s", uv_strerror((int)n));
   } else {
-    for (;;) {
-      if (wd__buf_reserve(&req, 65536) != 0) {
-        e = ENOMEM;
-        break;
-      }
-      ssize_t n = read(fd, req.p + req.len, req.cap - req.len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        e = errno;
-      if (n <= 0)
-        break;
-      req.len += (size_t)n;
-    }
-  }
-  if (fd >= 0)
-    close(fd);
-  if (!e) {
     wd_task_options to = {.timeout_ms = S.timeout};
-    int err = wd_submit(S.pool, "resize", req.p, req.len, &to, &m->f);
+    int err = wd_submit(S.pool, "resize", r->req.p, r->req.len, &to, &m->f);
     if (err == 0) {
       S.running++;
-      wd_future_on_done(m->f, on_done, (void *)(uintptr_t)i);
+      wd_future_on_done(m->f, on_done, (void *)(uintptr_t)r->i);
     } else {
-      e = ENOMEM;
+      refuse(r->i, "unreadable", "cannot hand it to a worker: %s", wd_strerror(err));
     }
   }
-  wd__buf_free(&req);
-  if (e) {
-    char msg[512];
-    snprintf(msg, sizeof(msg), "%s", strerror(e));
-    S.done++;
-    S.failed++;
-    row(i, "unreadable", msg, NULL, NULL, 0);
-    progress();
+  if (m->f == NULL) {
+    S.held -= m->held;
+    m->held = 0;
   }
+  wd__buf_free(&r->req);
+  free(r);
+}
+
+static void on_read(uv_fs_t *fs) {
+  reader *r = fs->data;
+  ssize_t n = fs->result;
+  uv_fs_req_cleanup(fs);
+  if (n > 0) {
+    r->req.len += (size_t)n;
+    if (r->req.len < r->end && !S.stopping && (n = read_more(r)) == 0)
+      return;
+  }
+  finish_read(r, n);
+  start_more();
+}
+
+/* Starts reading input i, or makes its row if it cannot be sent: nothing
+ * here may block the loop, whatever the path names.  The open is
+ * O_NONBLOCK (a FIFO that became one since it was found opens at once),
+ * its type and size are checked with fstat before a byte is read, and the
+ * bytes are read on the threadpool. */
+static void start(size_t i) {
+  img *m = &S.v[i];
+  char a[32], b[32];
+  m->started = wall();
+  if (m->err)
+    return refuse(i, "unreadable", "%s", strerror(m->err));
+  if (!S_ISREG(m->mode))
+    return refuse(i, "unreadable", "not a regular file (%s)", file_type(m->mode));
+  struct stat st;
+  reader *r = NULL;
+  int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    refuse(i, "unreadable", "%s", strerror(errno));
+    goto fail;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    refuse(i, "unreadable", "not a regular file (%s)", file_type(st.st_mode));
+    goto fail;
+  }
+  if ((uint64_t)st.st_size > S.max_file) {
+    refuse(i, wd_img_error_name(WD_IMG_TOO_LARGE), "a file of %s; a worker takes at most %s (%s)",
+           human((uint64_t)st.st_size, a, sizeof(a)), human(S.max_file, b, sizeof(b)),
+           S.memory && S.memory / 2 < WD__FRAME_MAX ? "half of --memory" : "the frame limit");
+    goto fail;
+  }
+  if ((r = calloc(1, sizeof(*r))) == NULL || wd_img_encode(&r->req, &S.req, "", 0) != 0 ||
+      wd__buf_reserve(&r->req, (size_t)st.st_size) != 0) {
+    refuse(i, "unreadable", "%s", strerror(ENOMEM));
+    goto fail;
+  }
+  r->i = i;
+  r->fd = fd;
+  r->end = r->req.len + (size_t)st.st_size;
+  m->held = (size_t)st.st_size;
+  S.held += m->held;
+  S.running++;
+  int err = r->end > r->req.len ? read_more(r) : 0;
+  if (err != 0 || r->end == r->req.len) /* failed to start, or empty */
+    finish_read(r, err);
+  return;
+fail:
+  if (fd >= 0)
+    close(fd);
+  if (r)
+    wd__buf_free(&r->req);
+  free(r);
 }
 
 static int output_exists(const img *m) {
@@ -483,13 +613,19 @@ static int output_exists(const img *m) {
 }
 
 /* Keeps each worker busy with one image and one more read ahead: the
- * supervisor holds a few files' bytes at a time, not the whole batch. */
+ * supervisor holds a few files' bytes at a time, not the whole batch, and
+ * never more than max_file bytes of inputs at once (one image of that
+ * size, alone, is always let in: it is the largest that can be sent). */
 static void start_more(void) {
   while (!S.stopping && S.next < S.n && S.running < (size_t)S.jobs * 2) {
+    const img *m = &S.v[S.next];
+    uint64_t need = (uint64_t)m->size <= S.max_file ? (uint64_t)m->size : 0; /* else refused */
+    if (S.running > 0 && S.held + need > S.max_file)
+      break; /* on_done and on_read come back here */
     size_t i = S.next++;
-    if (S.v[i].path == NULL)
+    if (m->path == NULL)
       continue; /* skipped by --resume */
-    submit(i);
+    start(i);
   }
   if (S.next == S.n && S.running == 0 && S.pool)
     wd_pool_shutdown(S.pool, WD_GRACEFUL);
@@ -577,11 +713,12 @@ int wd_cli_resize(int argc, char **argv) {
     return wd_cli_fail("resize", "missing -o OUTDIR (try 'warden resize --help')");
   if (optind == argc)
     return wd_cli_fail("resize", "no input (try 'warden resize --help')");
-  int rc = 0;
-  for (int i = optind; i < argc; i++)
-    rc |= strcmp(argv[i], "-") == 0 ? read_list() : add_input(argv[i]);
-  if (rc)
-    return WD_EXIT_FAILURE;
+  for (int i = optind; i < argc; i++) {
+    if (strcmp(argv[i], "-") != 0)
+      add_input(argv[i]);
+    else if (read_list() != 0)
+      return WD_EXIT_FAILURE;
+  }
   if (S.n == 0)
     return wd_cli_fail("resize", "no images found");
   if (settle_names() != 0)
@@ -596,7 +733,7 @@ int wd_cli_resize(int argc, char **argv) {
     return wd_cli_fail("resize", "%s: not a directory", S.outdir);
   qsort(S.v, S.n, sizeof(img), by_size_desc);
   for (size_t i = 0; i < S.n; i++) {
-    if (S.resume && output_exists(&S.v[i])) {
+    if (S.resume && may_write(&S.v[i]) && output_exists(&S.v[i])) {
       free(S.v[i].path);
       S.v[i].path = NULL;
       S.skipped++;
@@ -615,6 +752,12 @@ int wd_cli_resize(int argc, char **argv) {
   }
   if ((size_t)S.jobs > S.todo)
     S.jobs = (long)S.todo;
+  /* What a worker can be sent: the frame limit, and half its memory
+   * limit -- it must hold the file's bytes (in a buffer that doubles as
+   * it grows) and still decode them. */
+  S.max_file = WD__FRAME_MAX - sizeof(wd_img_req);
+  if (S.memory && S.memory / 2 < S.max_file)
+    S.max_file = S.memory / 2;
   S.loop = uv_default_loop();
   wd_register_resize_job();
   wd_pool_options po = {.workers = (unsigned)S.jobs,

@@ -2,10 +2,16 @@
  * come out right (alpha, grayscale, 16-bit, EXIF rotation), hostile files
  * cost one row each with the right error, the worker is sandboxed, a
  * looping task is cut off while the batch completes, outputs appear whole
- * or not at all, and --resume does only what is missing. */
+ * or not at all, --resume does only what is missing, and inputs that cannot be had --
+ * missing, FIFOs, devices, 3 GiB -- are rows, never a hang or a refusal
+ * of the batch. */
 #include <dirent.h>
 #include <stdarg.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 
 #include "../jobs/resize.h"
 #include "helpers.h"
@@ -403,10 +409,175 @@ START_TEST(resume_and_bad_usage) {
   ck_assert_int_eq(sh(WD_BIN " resize -w 64 %s 2>/dev/null", in), 125);
   ck_assert_int_eq(sh(WD_BIN " resize -w 0 %s -o %s 2>/dev/null", in, out), 125);
   ck_assert_int_eq(sh(WD_BIN " resize -f tiff %s -o %s 2>/dev/null", in, out), 125);
-  ck_assert_int_eq(sh(WD_BIN " resize %s/nonexistent -o %s 2>/dev/null", in, out), 125);
+  /* A missing input is a row, as cat and gzip go on past a missing operand. */
+  ck_assert_int_eq(sh(WD_BIN " resize %s/nonexistent -o %s 2>/dev/null", in, out), 1);
   ck_assert_int_eq(sh(WD_BIN " resize --max-pixels lots %s -o %s 2>/dev/null", in, out), 125);
   /* An output directory that cannot be made: a clear error before any work. */
   ck_assert_int_eq(sh(WD_BIN " resize -w 64 %s -o /proc/warden-out 2>/dev/null", in), 125);
+}
+END_TEST
+
+/* The error of the JSON row whose input ends with `name`. */
+static const char *error_of(const char *rows, const char *name) {
+  static char er[512];
+  char key[300];
+  snprintf(key, sizeof(key), "/%s\",", name);
+  const char *r = strstr(rows, key);
+  const char *s = r ? strstr(r, "\"error\":") : NULL;
+  if (s == NULL || strncmp(s + 8, "null", 4) == 0)
+    return "(none)";
+  const char *e = strchr(s + 9, '"');
+  snprintf(er, sizeof(er), "%.*s", e ? (int)(e - s - 9) : 0, s + 9);
+  return er;
+}
+
+static int exists(const char *file) {
+  struct stat st;
+  return stat(file, &st) == 0;
+}
+
+/* A FIFO, a character device and a socket named as inputs: each is one
+ * `unreadable` row at once, never a hang.  Before, the supervisor blocked
+ * in open() on the FIFO until a writer came, with SIGTERM never handled;
+ * `timeout -s KILL` bounds the run so that such a hang fails the test. */
+START_TEST(non_regular_inputs_are_rows_not_hangs) {
+  make_png(path(in, "good.png"), 300, 200, 3);
+  ck_assert_int_eq(mkfifo(path(in, "pipe.png"), 0644), 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path(in, "sock.png"));
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  close(fd);
+  /* The FIFO on the command line (as reported), the rest in a list. */
+  int rc = sh("printf '%%s\\n' /dev/zero %s | timeout -s KILL 30 " WD_BIN
+              " resize --json -w 64 %s %s - -o %s > %s 2>/dev/null",
+              path(in, "sock.png"), path(in, "good.png"), path(in, "pipe.png"), out,
+              path(dir, "rows.json"));
+  size_t n;
+  char *rows = read_file(path(dir, "rows.json"), &n);
+  ck_assert_msg(rc == 3, "exit %d (137: killed by the 30 s guard, a hang); rows: %s", rc, rows);
+  ck_assert_int_eq(count_rows(rows), 4);
+  ck_assert_str_eq(status_of(rows, "good.png"), "ok");
+  ck_assert_str_eq(status_of(rows, "pipe.png"), "unreadable");
+  ck_assert_str_eq(error_of(rows, "pipe.png"), "not a regular file (a FIFO)");
+  ck_assert_str_eq(status_of(rows, "zero"), "unreadable");
+  ck_assert_str_eq(error_of(rows, "zero"), "not a regular file (a character device)");
+  ck_assert_str_eq(status_of(rows, "sock.png"), "unreadable");
+  ck_assert_str_eq(error_of(rows, "sock.png"), "not a regular file (a socket)");
+  ck_assert(exists(path(out, "good.png")));
+  ck_assert(!exists(path(out, "pipe.png")));
+  free(rows);
+  assert_no_temporaries();
+}
+END_TEST
+
+/* Runs cmd under sh; its exit status, the peak RSS of it and every process
+ * it waited for (the supervisor, which reaps its workers), and seconds. */
+static int run_measured(const char *cmd, long *maxrss_kb, double *secs) {
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  int st;
+  struct rusage ru;
+  ck_assert_int_eq(wait4(pid, &st, 0, &ru), pid);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  *maxrss_kb = ru.ru_maxrss;
+  *secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* A sparse 3 GiB PNG (a real header, then nothing): refused with a `too
+ * large` row that says the limit, from its size, before a byte is read.
+ * Before, the supervisor read it whole (3.1 GB resident, 68 s) and then
+ * said `unreadable: Cannot allocate memory`. */
+START_TEST(huge_input_refused_before_reading) {
+  make_png(path(in, "a.png"), 300, 200, 3);
+  make_png(path(in, "big.png"), 300, 200, 3);
+  make_jpeg(path(in, "z.jpg"), 400, 300, 3, 90);
+  ck_assert_int_eq(truncate(path(in, "big.png"), 3LL << 30), 0);
+  char cmd[1024];
+  snprintf(cmd, sizeof(cmd),
+           "timeout -s KILL 30 " WD_BIN " resize --json -w 64 %s -o %s > %s 2>/dev/null", in,
+           out, path(dir, "rows.json"));
+  long rss;
+  double secs;
+  int rc = run_measured(cmd, &rss, &secs);
+  size_t n;
+  char *rows = read_file(path(dir, "rows.json"), &n);
+  ck_assert_msg(rc == 1, "exit %d; rows: %s", rc, rows);
+  ck_assert_str_eq(status_of(rows, "big.png"), "too large");
+  ck_assert_str_eq(error_of(rows, "big.png"),
+                   "a file of 3.0 GiB; a worker takes at most 512.0 MiB (half of --memory)");
+  ck_assert_str_eq(status_of(rows, "a.png"), "ok");
+  ck_assert_str_eq(status_of(rows, "z.jpg"), "ok");
+  ck_assert(exists(path(out, "a.png")) && exists(path(out, "z.jpg")));
+  ck_assert(!exists(path(out, "big.png")));
+  /* Reading it would take GBs and a minute; generous bounds. */
+  ck_assert_msg(rss < 256 * 1024, "peak RSS %ld KiB", rss);
+  ck_assert_msg(secs < 20, "%.1f s", secs);
+  free(rows);
+  /* The limit follows --memory: 160 MiB is too much for a 256M worker. */
+  ck_assert_int_eq(truncate(path(in, "big.png"), 160 << 20), 0);
+  ck_assert_int_eq(sh("timeout -s KILL 30 " WD_BIN " resize --json -m 256M -w 64 %s %s -o %s"
+                      " > %s 2>/dev/null",
+                      path(in, "big.png"), path(in, "a.png"), path(dir, "o2"),
+                      path(dir, "rows2.json")),
+                   1);
+  rows = read_file(path(dir, "rows2.json"), &n);
+  ck_assert_str_eq(error_of(rows, "big.png"),
+                   "a file of 160.0 MiB; a worker takes at most 128.0 MiB (half of --memory)");
+  ck_assert_str_eq(status_of(rows, "a.png"), "ok");
+  free(rows);
+}
+END_TEST
+
+/* A missing file, a dangling symlink and a symlink loop in the list on
+ * stdin, and a missing file on the command line: one `unreadable` row
+ * each, the rest of the batch done.  Before, any of them refused the
+ * whole batch with 125 and did no work. */
+START_TEST(missing_inputs_are_rows) {
+  make_png(path(in, "a.png"), 300, 200, 3);
+  make_jpeg(path(in, "b.jpg"), 400, 300, 3, 90);
+  ck_assert_int_eq(symlink("nowhere.png", path(in, "dangling.png")), 0);
+  ck_assert_int_eq(symlink("loop.png", path(in, "loop.png")), 0);
+  int rc = sh("printf '%%s\\n' %s %s %s %s %s | " WD_BIN " resize --json -w 64 - -o %s > %s "
+              "2>/dev/null",
+              path(in, "a.png"), path(in, "gone.png"), path(in, "dangling.png"),
+              path(in, "loop.png"), path(in, "b.jpg"), out, path(dir, "rows.json"));
+  size_t n;
+  char *rows = read_file(path(dir, "rows.json"), &n);
+  ck_assert_msg(rc == 3, "exit %d; rows: %s", rc, rows);
+  ck_assert_int_eq(count_rows(rows), 5);
+  ck_assert_str_eq(status_of(rows, "a.png"), "ok");
+  ck_assert_str_eq(status_of(rows, "b.jpg"), "ok");
+  ck_assert_str_eq(status_of(rows, "gone.png"), "unreadable");
+  ck_assert_str_eq(error_of(rows, "gone.png"), strerror(ENOENT));
+  ck_assert_str_eq(status_of(rows, "dangling.png"), "unreadable");
+  ck_assert_str_eq(error_of(rows, "dangling.png"), strerror(ENOENT));
+  ck_assert_str_eq(status_of(rows, "loop.png"), "unreadable");
+  ck_assert_str_eq(error_of(rows, "loop.png"), strerror(ELOOP));
+  ck_assert(exists(path(out, "a.png")) && exists(path(out, "b.jpg")));
+  free(rows);
+  /* On the command line too, and a missing input does not take part in
+   * the output names: another a.png is no collision with it. */
+  ck_assert_int_eq(mkdir(path(dir, "in2"), 0777), 0);
+  rc = sh(WD_BIN " resize --json -w 64 %s %s -o %s > %s 2>/dev/null", path(in, "a.png"),
+          path(dir, "in2/a.png"), path(dir, "o2"), path(dir, "rows2.json"));
+  rows = read_file(path(dir, "rows2.json"), &n);
+  ck_assert_msg(rc == 1, "exit %d; rows: %s", rc, rows);
+  ck_assert_int_eq(count_rows(rows), 2);
+  ck_assert(exists(path(dir, "o2/a.png")));
+  free(rows);
+  /* --resume does not skip an input it cannot read, whatever exists. */
+  ck_assert_int_eq(write_file(path(dir, "o2/gone.png"), "x", 1), 0);
+  ck_assert_int_eq(sh(WD_BIN " resize --resume -w 64 %s %s -o %s 2>/dev/null",
+                      path(in, "a.png"), path(in, "gone.png"), path(dir, "o2")),
+                   1);
 }
 END_TEST
 
@@ -495,6 +666,9 @@ int main(void) {
   tcase_add_test(tc, progressive_jpeg_eighth_holds_dc_only);
   tcase_add_test(tc, output_name_collisions);
   tcase_add_test(tc, resume_and_bad_usage);
+  tcase_add_test(tc, non_regular_inputs_are_rows_not_hangs);
+  tcase_add_test(tc, huge_input_refused_before_reading);
+  tcase_add_test(tc, missing_inputs_are_rows);
   tcase_add_test(tc, sandboxed_and_loops_cut_off);
   return run_suite(one_case_suite("resize", tc));
 }
