@@ -6,9 +6,10 @@
  * or a list on stdin), reads each file and sends its bytes to a sandboxed
  * worker running the "resize" job (jobs/resize.c), which answers with the
  * encoded output.  The supervisor writes it under a temporary name in the
- * output directory and renames it into place: an interrupted or failed
- * image never leaves a half-written file.  Largest files go first, so the
- * batch does not end waiting on one big straggler.
+ * output directory, fsyncs it and renames it into place: an interrupted or
+ * failed image never leaves a half-written file, not even after a power
+ * loss.  Largest files go first, so the batch does not end waiting on one
+ * big straggler.
  *
  * An input that cannot be had -- missing, a dangling link, a FIFO, a
  * device, too big to send -- is a row of its own, never a refusal of the
@@ -316,8 +317,29 @@ static int mkdirs(char *path) { /* every parent of path */
   return 0;
 }
 
+/* fsyncs the directory that holds path, so that a rename into it is on
+ * disk.  0 or an errno. */
+static int sync_parent(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+  if (dir == NULL)
+    return ENOMEM;
+  int e = 0, fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0)
+    e = errno;
+  if (fd >= 0)
+    close(fd);
+  free(dir);
+  return e;
+}
+
 /* Writes data to dest through a temporary file in the same directory and
- * a rename: dest is either absent or whole.  0 or an errno. */
+ * a rename: dest is either absent or whole.  The file is fsynced before
+ * the rename -- else a power loss can leave the rename on disk and the
+ * data not, an empty or short dest that --resume would trust -- and the
+ * directory after it, so that an image whose row said ok is still there.
+ * 0 or an errno; if only the directory's fsync failed, dest exists and is
+ * whole, but may not survive a power loss. */
 static int write_atomic(const char *dest, const void *data, size_t len) {
   char *tmp;
   if (asprintf(&tmp, "%s.warden-XXXXXX", dest) < 0)
@@ -342,12 +364,16 @@ static int write_atomic(const char *dest, const void *data, size_t len) {
   }
   if (!e && fchmod(fd, 0644) != 0)
     e = errno;
+  if (!e && fsync(fd) != 0)
+    e = errno;
   if (close(fd) != 0 && !e)
     e = errno;
   if (!e && rename(tmp, dest) != 0)
     e = errno;
   if (e)
     unlink(tmp);
+  else
+    e = sync_parent(dest);
 done:
   free(tmp);
   return e;

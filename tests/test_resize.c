@@ -2,14 +2,18 @@
  * come out right (alpha, grayscale, 16-bit, EXIF rotation), hostile files
  * cost one row each with the right error, the worker is sandboxed, a
  * looping task is cut off while the batch completes, outputs appear whole
- * or not at all, --resume does only what is missing, and inputs that cannot be had --
+ * or not at all (and are fsynced before they are renamed into place),
+ * --resume does only what is missing, and inputs that cannot be had --
  * missing, FIFOs, devices, 3 GiB -- are rows, never a hang or a refusal
  * of the batch. */
 #include <dirent.h>
+#include <libgen.h>
 #include <stdarg.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 
@@ -581,6 +585,111 @@ START_TEST(missing_inputs_are_rows) {
 }
 END_TEST
 
+/* What the supervisor did, in order, seen through ptrace: "F path" for
+ * an fsync (the path its fd names), "R old new" for a rename. */
+static char *trace_writes(char *const argv[]) {
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    /* LeakSanitizer attaches to the process with ptrace at exit, which
+     * cannot be done to a process already traced. */
+    setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+    ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  size_t cap = 1 << 16, len = 0;
+  char *log = calloc(1, cap);
+  int st, first = 1;
+  while (waitpid(pid, &st, 0) == pid && WIFSTOPPED(st)) {
+    int sig = WSTOPSIG(st), inject = 0;
+    if (first) { /* the stop after execve */
+      first = 0;
+      ck_assert_int_eq(ptrace(PTRACE_SETOPTIONS, pid, NULL,
+                              (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)),
+                       0);
+    } else if (sig == (SIGTRAP | 0x80)) {
+      struct __ptrace_syscall_info si;
+      if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(si), &si) > 0 &&
+          si.op == PTRACE_SYSCALL_INFO_ENTRY) {
+        char a[PATH_MAX] = "", b[PATH_MAX] = "", mem[64];
+        long nr = (long)si.entry.nr;
+        if (nr == SYS_fsync || nr == SYS_fdatasync) {
+          char fdlink[64];
+          snprintf(fdlink, sizeof(fdlink), "/proc/%d/fd/%d", (int)pid, (int)si.entry.args[0]);
+          ssize_t k = readlink(fdlink, a, sizeof(a) - 1);
+          a[k > 0 ? k : 0] = '\0';
+          len += (size_t)snprintf(log + len, cap - len, "F %s\n", a);
+        } else if (nr == SYS_rename || nr == SYS_renameat || nr == SYS_renameat2) {
+          int two = nr != SYS_rename; /* renameat: dirfd, old, dirfd, new */
+          snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
+          int m = open(mem, O_RDONLY);
+          ck_assert_int_ge(m, 0);
+          ck_assert_int_gt(pread(m, a, sizeof(a) - 1, (off_t)si.entry.args[two ? 1 : 0]), 0);
+          ck_assert_int_gt(pread(m, b, sizeof(b) - 1, (off_t)si.entry.args[two ? 3 : 1]), 0);
+          close(m);
+          a[sizeof(a) - 1] = b[sizeof(b) - 1] = '\0';
+          len += (size_t)snprintf(log + len, cap - len, "R %s %s\n", a, b);
+        }
+        ck_assert_uint_lt(len, cap - 1);
+      }
+    } else if (sig != SIGTRAP) {
+      inject = sig; /* a signal for the tracee: deliver it */
+    }
+    ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)inject);
+  }
+  ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "warden-resize: status %#x", st);
+  return log;
+}
+
+/* Outputs are on disk before they are trusted: each temporary file is
+ * fsynced before it is renamed into place, and its directory after the
+ * rename.  Before, there was no fsync at all, so a power loss could leave
+ * an empty or short output that --resume would skip. */
+START_TEST(outputs_fsynced_before_rename) {
+  make_png(path(in, "a.png"), 300, 200, 3);
+  ck_assert_int_eq(mkdir(path(in, "sub"), 0777), 0);
+  make_jpeg(path(in, "sub/b.jpg"), 400, 300, 3, 90);
+  char *argv[] = {WD_BIN "-resize", "-w", "64", in, "-o", out, NULL};
+  char *log = trace_writes(argv);
+  char dir_abs[PATH_MAX];
+  ck_assert_ptr_nonnull(realpath(out, dir_abs));
+  const char *outputs[] = {"a.png", "sub/b.jpg"};
+  for (int k = 0; k < 2; k++) {
+    char dest[PATH_MAX], want[2 * PATH_MAX], *line = NULL;
+    snprintf(dest, sizeof(dest), "%s/%s", out, outputs[k]);
+    ck_assert_msg(exists(dest), "%s missing", dest);
+    /* The rename of this output: "R <dest>.warden-XXXXXX <dest>". */
+    for (char *p = log; (p = strstr(p, "R ")) != NULL; p++) {
+      char *sp = strchr(p + 2, ' '), *nl = strchr(p, '\n');
+      if ((p == log || p[-1] == '\n') && sp && nl && (size_t)(nl - sp - 1) == strlen(dest) &&
+          strncmp(sp + 1, dest, strlen(dest)) == 0)
+        line = p;
+    }
+    ck_assert_msg(line != NULL, "no rename to %s in:\n%s", dest, log);
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%.*s", (int)(strchr(line + 2, ' ') - line - 2), line + 2);
+    ck_assert_msg(strncmp(tmp, dest, strlen(dest)) == 0 && strstr(tmp, ".warden-"),
+                  "renamed from %s", tmp);
+    /* Its temporary file fsynced before, by the name it had then. */
+    char tmp_abs[PATH_MAX + 16];
+    snprintf(tmp_abs, sizeof(tmp_abs), "%s/%s%s", dir_abs, outputs[k], strrchr(tmp, '.'));
+    snprintf(want, sizeof(want), "F %s\n", tmp_abs);
+    char *f = strstr(log, want);
+    ck_assert_msg(f != NULL && f < line, "no fsync of %s before its rename in:\n%s", tmp_abs,
+                  log);
+    /* Its directory fsynced after. */
+    char parent[PATH_MAX + 16];
+    snprintf(parent, sizeof(parent), "%s/%s", dir_abs, outputs[k]);
+    snprintf(want, sizeof(want), "F %s\n", dirname(parent));
+    ck_assert_msg(strstr(line, want) != NULL, "no fsync of %s after the rename in:\n%s",
+                  want + 2, log);
+  }
+  free(log);
+  assert_no_temporaries();
+}
+END_TEST
+
 /* The job itself, through the library: the worker that ran it is under a
  * seccomp filter with no new privileges; a task that loops is cut off at
  * its deadline while the other images complete. */
@@ -669,6 +778,7 @@ int main(void) {
   tcase_add_test(tc, non_regular_inputs_are_rows_not_hangs);
   tcase_add_test(tc, huge_input_refused_before_reading);
   tcase_add_test(tc, missing_inputs_are_rows);
+  tcase_add_test(tc, outputs_fsynced_before_rename);
   tcase_add_test(tc, sandboxed_and_loops_cut_off);
   return run_suite(one_case_suite("resize", tc));
 }
