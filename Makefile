@@ -64,6 +64,11 @@ $(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a $(B)/cli/parse.o
 	  $$(pkg-config --cflags check libuv stb) \
 	  $(LDFLAGS) -o $@ $< $(B)/cli/parse.o $(B)/libwarden.a $$(pkg-config --libs check libuv) $(LDLIBS)
 
+# test_faults makes the N-th allocation fail: the library's calls to
+# malloc, calloc and realloc go to wrappers the test defines (libuv and
+# libc are shared libraries and keep the real ones).
+$(B)/tests/test_faults: override LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
 $(B)/examples/%: examples/%.c $(B)/libwarden.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv stb) $(LDFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)

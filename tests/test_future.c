@@ -203,6 +203,27 @@ START_TEST(waitset_freed_with_futures_pending) {
 }
 END_TEST
 
+/* A future that resolved before it was added comes back like any other,
+ * and one the caller never asked for is released with the set. */
+START_TEST(waitset_takes_resolved_futures) {
+  wd_future *f = submit("echo", "done");
+  wd_future *g = submit("echo", "also done");
+  wd_await(f);
+  wd_await(g);
+  wd_waitset *ws;
+  ck_assert_int_eq(wd_waitset_new(&ws), 0);
+  ck_assert_int_eq(wd_waitset_add(ws, f), 0);
+  ck_assert_int_eq(wd_waitset_add(ws, g), 0);
+  wd_future *got;
+  ck_assert_int_eq(wd_waitset_next(ws, &got), 0);
+  ck_assert_ptr_eq(got, f);
+  wd_waitset_free(ws); /* g never returned: the set lets go of it */
+  wd_future_release(f);
+  wd_future_release(g);
+  finish();
+}
+END_TEST
+
 static void check_map(size_t n, size_t chunk) {
   wd_buf *in = calloc(n, sizeof(*in));
   char (*s)[24] = calloc(n, 24);
@@ -261,6 +282,27 @@ START_TEST(map_chunk_timeout_costs_the_chunk) {
 }
 END_TEST
 
+/* Items of a chunk that ended without results carry how it ended. */
+START_TEST(map_chunk_failure_reaches_its_items) {
+  wd_buf crash[2] = {{"11", 2}, {"11", 2}}, code[2] = {{"3", 1}, {"3", 1}};
+  wd_future *m, *e;
+  ck_assert_int_eq(wd_map(pool, "crash", crash, 2, 2, NULL, &m), 0);
+  ck_assert_int_eq(wd_map(pool, "exit", code, 2, 2, NULL, &e), 0);
+  wd_await(m);
+  wd_await(e);
+  for (size_t i = 0; i < 2; i++) {
+    ck_assert_int_eq(wd_map_item(m, i)->status, WD_CRASHED);
+    ck_assert_int_eq(wd_map_item(m, i)->signal, SIGSEGV);
+    ck_assert_int_eq(wd_map_item(m, i)->exit_code, -1);
+    ck_assert_int_eq(wd_map_item(e, i)->status, WD_EXITED);
+    ck_assert_int_eq(wd_map_item(e, i)->exit_code, 3);
+  }
+  wd_future_release(m);
+  wd_future_release(e);
+  finish();
+}
+END_TEST
+
 START_TEST(map_released_early) {
   wd_buf in[4] = {{"20", 2}, {"20", 2}, {"20", 2}, {"20", 2}};
   wd_future *m;
@@ -283,8 +325,10 @@ int main(void) {
   tcase_add_test(tc, await_any_returns_the_first);
   tcase_add_test(tc, waitset_in_completion_order);
   tcase_add_test(tc, waitset_freed_with_futures_pending);
+  tcase_add_test(tc, waitset_takes_resolved_futures);
   tcase_add_test(tc, map_keeps_input_order);
   tcase_add_test(tc, map_chunk_timeout_costs_the_chunk);
+  tcase_add_test(tc, map_chunk_failure_reaches_its_items);
   tcase_add_test(tc, map_released_early);
   return run_suite(one_case_suite("future", tc));
 }
