@@ -829,6 +829,10 @@ static void warm_heap(void) {
   mallopt(M_TRIM_THRESHOLD, RESERVE * 2);
   mallopt(M_TOP_PAD, RESERVE);
   void *p = malloc(1 << 20);
+  /* At once, whether or not the growth worked: left at RESERVE, every
+   * later growth of the heap would ask for 192 MB more and fail under a
+   * small --memory (zlib's state then, and a PNG said to be corrupt). */
+  mallopt(M_TOP_PAD, 4 << 20);
   if (p == NULL)
     return;
   uintptr_t lo = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
@@ -836,7 +840,6 @@ static void warm_heap(void) {
   if (hi > lo)
     madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
   free(p);
-  mallopt(M_TOP_PAD, 4 << 20);
 }
 
 static int job_resize(const void *arg, size_t len, wd_out *out) {
