@@ -26,13 +26,18 @@ struct option;
 int wd_cli_bad_value(const char *cmd, const struct option *opts, int c,
                      const char *arg);
 
-/* GNU parallel's joblog: opens FILE for appending (writing the header
- * when it is empty); an fd or a negative errno. */
+/* GNU parallel's joblog: opens FILE for appending, dropping a last line
+ * that has no newline (a record cut short by a crash or a full disk) and
+ * writing the header when it is empty; an fd or a negative errno. */
 int wd_cli_joblog_open(const char *path);
-/* Appends one line with a single write(); does nothing if fd < 0. */
-void wd_cli_joblog_line(int fd, const char *cmd, size_t seq, double start,
-                        double runtime, long long sent, size_t received,
-                        int exitval, int sig, const char *command);
+/* Appends one line with a single write(), or nothing: a short write is cut
+ * back off.  In the command column \, tab, newline and CR are written as
+ * \\, \t, \n and \r, so a record is always one line of nine columns.
+ * Does nothing if fd < 0.  0, or a negative errno after saying
+ * "warden CMD: cannot write joblog: ..." on stderr (unless cmd is NULL). */
+int wd_cli_joblog_line(int fd, const char *cmd, size_t seq, double start,
+                       double runtime, long long sent, size_t received,
+                       int exitval, int sig, const char *command);
 
 /* The smallest address-space limit (-m) a command may be given.  Below
  * it no program starts at all: a static one needs about 1 MiB here, and a

@@ -1,6 +1,8 @@
-/* parse.c -- durations, sizes, signals and counts from the command line. */
+/* parse.c -- durations, sizes, signals and counts from the command line;
+ * inputs split into words; joblog records read back. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -139,4 +141,66 @@ void wd_split_inputs(const char *p, size_t n, char sep,
         emit(ctx, p + start, k);
       start = i + 1;
     }
+}
+
+/* A whole field of digits (and, if frac, one '.' and more digits), after
+ * optional spaces (GNU parallel pads JobRuntime) and an optional '-'. */
+static int field_number(const char *p, const char *end, int frac, long long *out) {
+  while (p < end && *p == ' ')
+    p++;
+  int neg = p < end && *p == '-';
+  p += neg;
+  long long v = 0;
+  int digits = 0, dot = 0;
+  for (; p < end; p++) {
+    if (isdigit((unsigned char)*p)) {
+      if (!dot) {
+        if (v > (LLONG_MAX - 9) / 10)
+          return UV_EINVAL;
+        v = v * 10 + (*p - '0');
+      }
+      digits++;
+    } else if (*p == '.' && frac && !dot && digits) {
+      dot = 1;
+    } else {
+      return UV_EINVAL;
+    }
+  }
+  if (digits == 0 || p[-1] == '.')
+    return UV_EINVAL;
+  *out = neg ? -v : v;
+  return 0;
+}
+
+int wd_parse_joblog_line(const char *line, size_t len, size_t *seq, int *exitval,
+                         int *sig) {
+  const char *f[9], *end = line + len;
+  f[0] = line;
+  for (int k = 1; k < 9; k++) {
+    const char *tab = memchr(f[k - 1], '\t', (size_t)(end - f[k - 1]));
+    if (tab == NULL)
+      return UV_EINVAL;
+    f[k] = tab + 1;
+  }
+  if (memchr(line, '\n', len) != NULL)
+    return UV_EINVAL;
+  /* Seq, Host, Starttime, JobRuntime, Send, Receive, Exitval, Signal,
+   * then the Command, which may hold anything but a newline. */
+  long long v[8];
+  for (int k = 0; k < 8; k++) {
+    if (k == 1) {
+      if (f[2] - 1 == f[1])
+        return UV_EINVAL; /* no host */
+      continue;
+    }
+    if (field_number(f[k], f[k + 1] - 1, k == 2 || k == 3, &v[k]) != 0)
+      return UV_EINVAL;
+  }
+  if (v[0] < 1 || v[6] < INT_MIN || v[6] > INT_MAX || v[7] < 0 || v[7] >= NSIG ||
+      f[0][0] == ' ' || f[0][0] == '-')
+    return UV_EINVAL;
+  *seq = (size_t)v[0];
+  *exitval = (int)v[6];
+  *sig = (int)v[7];
+  return 0;
 }

@@ -1,5 +1,6 @@
 /* parse.h -- the words a user types: durations (250ms, 1m30s, 1.5, 0),
- * sizes (512M, 1.5G, 4096) and signals (TERM, SIGKILL, 9).  Each parser
+ * sizes (512M, 1.5G, 4096) and signals (TERM, SIGKILL, 9); inputs split
+ * into words; and a joblog's records read back for --resume.  Each parser
  * returns 0 or UV_EINVAL and never accepts trailing junk. */
 #ifndef WD_CLI_PARSE_H
 #define WD_CLI_PARSE_H
@@ -26,5 +27,13 @@ int wd_parse_count(const char *s, long lo, long hi, long *out);
  * '\n' a line's trailing '\r' is dropped (CRLF files). */
 void wd_split_inputs(const char *p, size_t n, char sep,
                      void (*emit)(void *ctx, const char *p, size_t n), void *ctx);
+
+/* One joblog record (GNU parallel's nine tab-separated columns: Seq Host
+ * Starttime JobRuntime Send Receive Exitval Signal Command), given without
+ * its newline: its Seq (>= 1), Exitval and Signal.  UV_EINVAL for anything
+ * else: the header, a line with fewer columns or a column that is not a
+ * number where one belongs. */
+int wd_parse_joblog_line(const char *line, size_t len, size_t *seq, int *exitval,
+                         int *sig);
 
 #endif

@@ -3,8 +3,10 @@
  * Ctrl-C kills its whole tree.  Commands are started one by one as slots
  * free up (so --delay, --rate and --halt act on starts), each finished
  * command's output is printed whole, and its joblog line is written with
- * one append as soon as it finishes: a SIGKILLed run loses no finished
- * line, and --resume reruns exactly what has none. */
+ * one append as soon as that output is out: a SIGKILLed run loses no
+ * finished line, a logged command never lost its output, and --resume
+ * reruns exactly what has none.  A write that fails (the joblog, stdout)
+ * fails the run: it is said once, nothing new starts, the status is 125. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -87,6 +89,8 @@ static struct {
   size_t njobs, next, running, finished, failed, printed, todo;
   size_t *retry, nretry; /* jobs waiting to run again; they go first */
   int logfd, stopping, halted, exit_sig;
+  size_t unlogged;      /* finished commands the joblog could not take */
+  int stdout_failed;
   uint64_t last_start; /* uv_hrtime() of the last start, ns */
   uv_timer_t delay_timer;
   uv_signal_t sigint, sigterm;
@@ -220,6 +224,13 @@ static outcome judge(const wd_result *r) {
   } else if (r->status == WD_TIMEOUT) {
     o.status = "timeout";
     o.signal = r->signal;
+    /* The worker killed the command's tree and answered with what the
+     * command wrote before its deadline, and how it ended. */
+    if (wd_cmd_decode(r->data, r->len, &o.cr) == 0) {
+      o.have_output = 1;
+      o.exit_code = o.cr.exit_code;
+      o.signal = o.cr.signal;
+    }
   } else if (r->status == WD_CRASHED || r->status == WD_EXITED) {
     o.status = "crashed";
     o.signal = r->signal;
@@ -246,6 +257,37 @@ static void write_tagged(FILE *f, const job *j, const char *p, size_t n) {
       fputc('\n', f);
     p += len;
     n -= len;
+  }
+}
+
+static void stop_all(int now);
+
+/* A write that failed: said once, with its errno; nothing new starts and
+ * the run ends with 125 once the running commands are done. */
+static void write_failed(int to_stdout, int err) {
+  static int said_joblog;
+  int *said = to_stdout ? &R.stdout_failed : &said_joblog;
+  if (!*said)
+    fprintf(stderr, "warden run: cannot write %s%s: %s; starting no more commands\n",
+            to_stdout ? "to stdout" : "joblog ", to_stdout ? "" : R.joblog, strerror(err));
+  *said = 1;
+  if (R.exit_sig == 0)
+    R.exit_sig = -1;
+  if (!R.stopping)
+    stop_all(0);
+}
+
+/* The joblog line of a finished command, once its output is out. */
+static void log_job(size_t i, const outcome *o, double runtime) {
+  if (R.logfd < 0)
+    return;
+  job *j = &R.jobs_v[i];
+  size_t recv = o->have_output ? o->cr.out_len + o->cr.err_len : 0;
+  int err = wd_cli_joblog_line(R.logfd, NULL, i + 1, j->started, runtime, 0, recv,
+                               o->signal ? -1 : o->exit_code, o->signal, j->shown);
+  if (err) {
+    write_failed(0, -err);
+    R.unlogged++;
   }
 }
 
@@ -293,19 +335,18 @@ static void print_job(size_t i) {
       fprintf(stderr, "warden run: command %zu %s: %.*s\n", i + 1, o.status, (int)r->len,
               (const char *)r->data);
   }
+  /* The joblog line goes after the output: a command the log calls
+   * finished never lost what it printed (`warden run ... | head -1`). */
+  if (!R.stdout_failed && (fflush(stdout) != 0 || ferror(stdout)))
+    write_failed(1, errno ? errno : EIO);
+  if (!R.stdout_failed)
+    log_job(i, &o, r->duration_ns / 1e9);
+  else if (R.logfd >= 0)
+    R.unlogged++;
   wd_future_release(j->f);
   j->f = NULL;
-  free(j->shown); /* logged and printed: nothing keeps a finished command */
+  free(j->shown); /* printed and logged: nothing keeps a finished command */
   j->shown = NULL;
-}
-
-static void log_job(size_t i, const outcome *o, double runtime) {
-  if (R.logfd < 0)
-    return;
-  job *j = &R.jobs_v[i];
-  size_t recv = o->have_output ? o->cr.out_len + o->cr.err_len : 0;
-  wd_cli_joblog_line(R.logfd, "run", i + 1, j->started, runtime, 0, recv,
-                     o->signal ? -1 : o->exit_code, o->signal, j->shown);
 }
 
 static void progress(void) {
@@ -320,7 +361,6 @@ static void progress(void) {
 }
 
 static void start_more(void);
-static void stop_all(int now);
 
 static void on_done(wd_future *f, void *data) {
   size_t i = (size_t)(uintptr_t)data;
@@ -339,7 +379,6 @@ static void on_done(wd_future *f, void *data) {
   j->finished = 1;
   R.finished++;
   R.failed += o.failed;
-  log_job(i, &o, r->duration_ns / 1e9);
   if (!R.keep_order) {
     print_job(i);
   } else {
@@ -525,16 +564,22 @@ static int open_joblog(void) {
   if (!R.joblog)
     return 0;
   if (R.resume || R.resume_failed) {
+    /* Whole lines only: a last line with no newline was cut short, and
+     * is not a record (wd_cli_joblog_open drops it). */
     FILE *f = fopen(R.joblog, "r");
-    char line[8192];
-    while (f && fgets(line, sizeof(line), f)) {
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while (f && (n = getline(&line, &cap, f)) > 0) {
       size_t seq;
       int exitval, sig;
-      if (sscanf(line, "%zu\t%*s\t%*f\t%*f\t%*d\t%*d\t%d\t%d", &seq, &exitval, &sig) != 3)
+      if (line[n - 1] != '\n' ||
+          wd_parse_joblog_line(line, (size_t)n - 1, &seq, &exitval, &sig) != 0)
         continue;
-      if (seq >= 1 && seq <= R.njobs && (!R.resume_failed || (exitval == 0 && sig == 0)))
+      if (seq <= R.njobs && (!R.resume_failed || (exitval == 0 && sig == 0)))
         R.jobs_v[seq - 1].skip = 1;
     }
+    free(line);
     if (f)
       fclose(f);
   }
@@ -709,9 +754,13 @@ int wd_cli_run(int argc, char **argv) {
   uv_close((uv_handle_t *)&R.sigterm, NULL);
   wd_pool_destroy(R.pool);
   uv_run(R.loop, UV_RUN_NOWAIT);
-  if (R.logfd >= 0)
-    close(R.logfd);
-  fflush(stdout);
+  if (R.logfd >= 0 && close(R.logfd) != 0 && R.unlogged == 0)
+    write_failed(0, errno);
+  if (R.unlogged > 1)
+    fprintf(stderr, "warden run: %zu finished commands are not in the joblog; "
+            "--resume will run them again\n", R.unlogged);
+  if (!R.stdout_failed && fflush(stdout) != 0)
+    write_failed(1, errno);
   if (R.exit_sig > 0)
     return 128 + R.exit_sig;
   if (R.exit_sig < 0)

@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <dirent.h>
 
 #include "../cli/parse.h"
 #include "helpers.h"
@@ -78,6 +79,46 @@ START_TEST(parse_words) {
   ck_assert_int_eq(wd_parse_signal("9", &sig), 0);
   ck_assert_int_eq(sig, 9);
   ck_assert_int_eq(wd_parse_signal("NOPE", &sig), UV_EINVAL);
+}
+END_TEST
+
+/* --resume reads whole records only: nine tab-separated columns with a
+ * number where one belongs, ended by a newline. */
+START_TEST(parse_joblog_lines) {
+  size_t seq;
+  int ev, sig;
+  const char *ok = "12\t:\t1700000000.123\t0.005\t0\t42\t3\t0\tsleep 1";
+  ck_assert_int_eq(wd_parse_joblog_line(ok, strlen(ok), &seq, &ev, &sig), 0);
+  ck_assert_uint_eq(seq, 12);
+  ck_assert_int_eq(ev, 3);
+  ck_assert_int_eq(sig, 0);
+  /* GNU parallel pads JobRuntime; a killed command has Exitval -1. */
+  const char *gnu = "3\tlocal\t1700000000.123\t     0.005\t0\t0\t-1\t9\tsleep 9";
+  ck_assert_int_eq(wd_parse_joblog_line(gnu, strlen(gnu), &seq, &ev, &sig), 0);
+  ck_assert_int_eq(ev, -1);
+  ck_assert_int_eq(sig, 9);
+  /* The command may be empty and may hold tabs of an older log. */
+  const char *tabs = "4\t:\t1.0\t0.1\t0\t0\t0\t0\ta\tb";
+  ck_assert_int_eq(wd_parse_joblog_line(tabs, strlen(tabs), &seq, &ev, &sig), 0);
+  static const char *bad[] = {
+      "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand",
+      "2 : 0 0 0 0 0 0 fake",              /* spaces are not tabs */
+      "2\t:\t0\t0\t0\t0\t0\t0",            /* eight columns */
+      "2\t:\t0\t0\t0\t0\t0",               /* cut short */
+      "0\t:\t0\t0\t0\t0\t0\t0\tx",         /* Seq starts at 1 */
+      "-2\t:\t0\t0\t0\t0\t0\t0\tx",
+      "2x\t:\t0\t0\t0\t0\t0\t0\tx",
+      "2\t\t0\t0\t0\t0\t0\t0\tx",          /* no host */
+      "2\t:\tnow\t0\t0\t0\t0\t0\tx",
+      "2\t:\t0\t0\t0\t0\t\t0\tx",          /* no Exitval */
+      "2\t:\t0\t0\t0\t0\t0\t0.5\tx",
+      "2\t:\t0\t0\t0\t0\t0\t0\tx\ny",      /* two lines */
+      "99999999999999999999\t:\t0\t0\t0\t0\t0\t0\tx",
+      "",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    ck_assert_msg(wd_parse_joblog_line(bad[i], strlen(bad[i]), &seq, &ev, &sig) == UV_EINVAL,
+                  "accepted: %s", bad[i]);
 }
 END_TEST
 
@@ -344,6 +385,149 @@ START_TEST(run_joblog_resume_after_sigkill) {
 }
 END_TEST
 
+/* An input holding a newline and tabs (-0) that spell a record: the log
+ * stays one line of nine columns per command (the command column is
+ * escaped), so --resume-failed still reruns the command that failed. */
+START_TEST(run_joblog_escapes_inputs) {
+  char log[] = "/tmp/wd-jesc-XXXXXX";
+  close(mkstemp(log));
+  unlink(log);
+  const char *in = "printf 'ok\\n2\\t:\\t0\\t0\\t0\\t0\\t0\\t0\\tfake\\0fail\\0'";
+  const char *cmd = "sh -c '[ \"$1\" != fail ]' x";
+  ck_assert_int_eq(sh("%s | %s run -0 --joblog %s -- %s", in, W, log, cmd), 1);
+  ck_assert_int_eq(count_lines(log), 3);
+  ck_assert_int_eq(sh("test $(awk -F'\\t' 'NF != 9' %s | wc -l) -eq 0", log), 0);
+  /* As written: \n and \t, a backslash and a letter each. */
+  ck_assert_int_eq(sh("grep -qF 'x ok\\n2\\t:\\t0\\t' %s", log), 0);
+  ck_assert_int_eq(sh("%s | %s run -0 --joblog %s --resume-failed -- %s", in, W, log, cmd), 1);
+  ck_assert_int_eq(count_lines(log), 4);
+  ck_assert_int_eq(sh("test $(cut -f1 %s | grep -cx 2) -eq 2", log), 0);
+  unlink(log);
+}
+END_TEST
+
+/* A last line with no newline (a record cut short by a crash or a full
+ * disk) is not a record: --resume runs its command again, and the next
+ * record is not glued to it. */
+START_TEST(run_joblog_ignores_cut_line) {
+  char log[] = "/tmp/wd-jcut-XXXXXX";
+  int fd = mkstemp(log);
+  static const char text[] =
+      "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
+      "1\t:\t1700000000.000\t0.001\t0\t2\t0\t0\techo a\n"
+      "2\t:\t1700000000.000\t0.001\t0\t2\t0\t0\techo b"; /* no newline */
+  ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+  close(fd);
+  char cmd[256];
+  snprintf(cmd, sizeof(cmd), WD_BIN " run -k --joblog %s --resume -- echo ::: a b c", log);
+  char *o = out_of(cmd);
+  ck_assert_str_eq(o, "b\nc\n");
+  free(o);
+  ck_assert_int_eq(count_lines(log), 4);
+  ck_assert_int_eq(sh("test $(awk -F'\\t' 'NF != 9' %s | wc -l) -eq 0", log), 0);
+  for (int seq = 1; seq <= 3; seq++)
+    ck_assert_msg(sh("test $(cut -f1 %s | grep -cx %d) -eq 1", log, seq) == 0,
+                  "seq %d not logged exactly once", seq);
+  unlink(log);
+}
+END_TEST
+
+/* Files in dir (what the commands of a run left there). */
+static int count_files(const char *dir) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL)
+    n += e->d_name[0] != '.';
+  if (d)
+    closedir(d);
+  return n;
+}
+
+/* The joblog on a full disk (a 16 KiB tmpfs, filled up): the record that
+ * does not fit is not left half-written, the error names ENOSPC, nothing
+ * new starts and warden exits 125.  Once there is space again, --resume
+ * runs exactly the commands the log does not have, and every line of the
+ * log is one whole record. */
+START_TEST(run_joblog_full_disk) {
+  char tiny[] = "/tmp/wd-jfull-XXXXXX", ran[] = "/tmp/wd-jran-XXXXXX",
+       err[] = "/tmp/wd-jerr-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(tiny));
+  if (sh("mount -t tmpfs -o size=16k tmpfs %s 2>/dev/null", tiny) != 0) {
+    fprintf(stderr, "run_joblog_full_disk: cannot mount a tmpfs (not root?): skipped\n");
+    rmdir(tiny);
+    return;
+  }
+  ck_assert_ptr_nonnull(mkdtemp(ran)); /* which commands ran, off the tiny disk */
+  close(mkstemp(err));
+  char log[64];
+  snprintf(log, sizeof(log), "%s/log", tiny);
+  /* The header takes the log's first page and the filler every other
+   * one: records fit until that page is full, and the next one is cut. */
+  ck_assert_int_eq(sh("printf 'Seq\\tHost\\tStarttime\\tJobRuntime\\tSend\\tReceive\\tExitval"
+                      "\\tSignal\\tCommand\\n' > %s && "
+                      "dd if=/dev/zero of=%s/fill bs=1k 2>/dev/null; "
+                      "test $(df --output=avail %s | tail -1) -eq 0", log, tiny, tiny), 0);
+  /* Records of ~120 bytes: about 30 of the 60 fit. */
+  char run[512];
+  snprintf(run, sizeof(run), "%s run -j2 --joblog %s %%s -- sh -c 'touch %s/$1' x ::: "
+           "$(seq -f '%%%%02g%060d' 60) > /dev/null 2>> %s", W, log, ran, 0, err);
+  char cmd[600];
+  snprintf(cmd, sizeof(cmd), run, "");
+  int rc1 = sh("%s", cmd);
+  int said = sh("grep -q 'cannot write joblog %s: No space left on device' %s", log, err);
+  int logged1 = count_lines(log) - 1, ran1 = count_files(ran);
+  int whole1 = sh("test \"$(tail -c1 %s | od -An -c | tr -d ' ')\" = '\\n'", log);
+  /* Space again: --resume runs what the log lacks, and only that. */
+  sh("rm %s/fill %s/*", tiny, ran);
+  snprintf(cmd, sizeof(cmd), run, "--resume");
+  int rc2 = sh("%s", cmd);
+  int ran2 = count_files(ran), lines = count_lines(log);
+  int fields = sh("test $(awk -F'\\t' 'NF != 9' %s | wc -l) -eq 0", log);
+  int once = sh("test $(tail -n +2 %s | cut -f1 | sort -u | wc -l) -eq 60", log);
+  sh("umount %s; rmdir %s; rm -rf %s %s", tiny, tiny, ran, err);
+  ck_assert_int_eq(rc1, 125);
+  ck_assert_msg(said == 0, "no ENOSPC message");
+  ck_assert_msg(whole1 == 0, "a partial line was left");
+  ck_assert_msg(logged1 > 0 && logged1 < 60, "%d records on a full disk", logged1);
+  /* Nothing new after the failure: at most the two that were running. */
+  ck_assert_msg(ran1 <= logged1 + 3, "%d commands ran, %d logged", ran1, logged1);
+  ck_assert_int_eq(rc2, 0);
+  ck_assert_int_eq(ran2, 60 - logged1);
+  ck_assert_int_eq(lines, 61);
+  ck_assert_int_eq(fields, 0);
+  ck_assert_int_eq(once, 0);
+}
+END_TEST
+
+/* A command's joblog line is written after its output: when the reader
+ * of stdout has gone (`warden run ... | head -1`), the command whose
+ * output could not be written is not logged, and --resume runs it again. */
+START_TEST(run_joblog_after_output) {
+  char dir[] = "/tmp/wd-jout-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  /* Command 2 prints only once head has exited and nothing holds the
+   * pipe's read end; it waits at most 20 s for that. */
+  ck_assert_int_eq(
+      sh("%s run -j1 -k --joblog %s/log -- sh -c '[ $1 = 2 ] && for i in $(seq 2000); do "
+         "[ -e %s/gone ] && break; sleep 0.01; done; echo $1' x ::: 1 2 "
+         "| { head -1 > %s/out; exec <&-; touch %s/gone; }",
+         W, dir, dir, dir, dir),
+      0);
+  char path[256];
+  snprintf(path, sizeof(path), "%s/out", dir);
+  size_t n;
+  char *out = read_file(path, &n);
+  ck_assert_str_eq(out, "1\n");
+  free(out);
+  snprintf(path, sizeof(path), "%s/log", dir);
+  ck_assert_int_eq(sh("cut -f1 %s | grep -qx 1", path), 0);
+  ck_assert_msg(sh("cut -f1 %s | grep -qx 2", path) != 0,
+                "command 2 logged although its output was lost");
+  sh("rm -rf %s", dir);
+}
+END_TEST
+
 START_TEST(run_sigint_kills_everything) {
   char dir[] = "/tmp/wd-int-XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -526,6 +710,7 @@ int main(void) {
   TCase *tc = tcase_create("cli");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, parse_words);
+  tcase_add_test(tc, parse_joblog_lines);
   tcase_add_test(tc, exec_statuses_match_timeout);
   tcase_add_test(tc, exec_kills_setsid_escapee);
   tcase_add_test(tc, exec_limits_grace_and_cleanup);
@@ -537,6 +722,10 @@ int main(void) {
   tcase_add_test(tc, run_timeout_kills_trees);
   tcase_add_test(tc, run_retries_and_halt);
   tcase_add_test(tc, run_joblog_resume_after_sigkill);
+  tcase_add_test(tc, run_joblog_escapes_inputs);
+  tcase_add_test(tc, run_joblog_ignores_cut_line);
+  tcase_add_test(tc, run_joblog_full_disk);
+  tcase_add_test(tc, run_joblog_after_output);
   tcase_add_test(tc, run_sigint_kills_everything);
   tcase_add_test(tc, run_bad_input);
   tcase_add_test(tc, run_thousand_at_once);
