@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,8 @@ static const char usage[] =
     "':::', or else the lines of stdin.  '{}' in COMMAND is replaced by the\n"
     "input; without '{}' the input is appended as the last argument.\n"
     "\n"
-    "  -j, --jobs=N            commands at once (default: CPUs)\n"
+    "  -j, --jobs=N            commands at once (default: CPUs; fewer, with a\n"
+    "                          warning, if 'ulimit -n' cannot hold N)\n"
     "  -t, --timeout=DURATION  deadline per command: 250ms, 10s, 1m30s; 0: none\n"
     "  -s, --signal=SIG        signal at the deadline (default KILL)\n"
     "      --kill-after=DURATION  grace between --signal and KILL (default 1s)\n"
@@ -587,6 +589,48 @@ static int open_joblog(void) {
   return R.logfd < 0 ? R.logfd : 0;
 }
 
+/* ---- descriptors -------------------------------------------------------- */
+
+/* What -j N costs in descriptors, measured (ls /proc/PID/fd at -j 1, 10,
+ * 20): the supervisor holds 13 + N (stdio, the loop's epoll, signal and
+ * async fds, the zygote's socket and pidfd; a socket per worker, two while
+ * it is being spawned) and the zygote 8 + 2N (each worker's pidfd and
+ * stderr memfd, more while it forks one).  Each has its own table under
+ * the same limit.  Three per command leaves room for a third per worker
+ * (a cgroup's cgroup.events), and FDS_FIXED for the joblog, the files a
+ * spawn in flight holds and a few inherited fds.  (At ulimit -n 40 with
+ * two per worker, 14 ran and the 15th crashed; this lets 6 run.)  Keep
+ * these in step with pool/slot.c and supervisor/zygote.c. */
+#define FDS_PER_COMMAND 3
+#define FDS_FIXED 20
+
+/* Raises the soft RLIMIT_NOFILE to the hard one (the zygote and the
+ * workers inherit it), then, like GNU parallel ("Only enough file handles
+ * to run N jobs in parallel"), lowers -j with a warning if it still does
+ * not fit.  0, or WD_EXIT_FAILURE when not even one command fits. */
+static int fit_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    struct rlimit up = {rl.rlim_max, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+      rl = up;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY ||
+      rl.rlim_cur >= (rlim_t)R.jobs * FDS_PER_COMMAND + FDS_FIXED)
+    return 0;
+  long fit = rl.rlim_cur > FDS_FIXED ? (long)(rl.rlim_cur - FDS_FIXED) / FDS_PER_COMMAND : 0;
+  if (fit < 1)
+    return wd_cli_fail("run", "too few file descriptors (ulimit -n %llu) to run a command: "
+                       "it needs %d", (unsigned long long)rl.rlim_cur,
+                       FDS_PER_COMMAND + FDS_FIXED);
+  fprintf(stderr, "warden run: warning: only enough file descriptors (ulimit -n %llu) to "
+          "run %ld commands at once, not %ld\n", (unsigned long long)rl.rlim_cur, fit, R.jobs);
+  R.jobs = fit;
+  return 0;
+}
+
 /* ---- options ------------------------------------------------------------ */
 
 static int parse_halt(const char *s) {
@@ -728,6 +772,8 @@ int wd_cli_run(int argc, char **argv) {
     return wd_cli_fail("run", "out of memory");
   if ((size_t)R.jobs > R.todo)
     R.jobs = (long)R.todo;
+  if (fit_fd_limit())
+    return WD_EXIT_FAILURE;
 
   R.loop = uv_default_loop();
   wd_register_builtins();

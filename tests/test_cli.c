@@ -577,6 +577,35 @@ START_TEST(run_bad_input) {
 }
 END_TEST
 
+/* A low descriptor limit is not a crash: warden run raises its soft
+ * limit to the hard one and, if -j still does not fit, runs fewer at once
+ * with a warning (as GNU parallel does); every command runs and is ok.
+ * Below what one command needs, a clear 125. */
+START_TEST(run_low_fd_limit) {
+  char err[] = "/tmp/wd-fds-XXXXXX";
+  close(mkstemp(err));
+  char cmd[512];
+  snprintf(cmd, sizeof(cmd), "sh -c 'ulimit -n 40; exec %s run -j 30 -N0 --json -- true ::: "
+           "$(seq 30)' 2> %s | grep -c '\"status\":\"ok\"'", W, err);
+  char *o = out_of(cmd);
+  ck_assert_str_eq(o, "30\n");
+  free(o);
+  ck_assert_int_eq(sh("grep -Eq 'warden run: warning: only enough file descriptors "
+                      "\\(ulimit -n 40\\) to run [1-9][0-9]* commands at once, not 30' %s",
+                      err), 0);
+  ck_assert_int_eq(sh("grep -q crashed %s", err), 1);
+  /* Only the soft limit low: raised to the hard one, no warning. */
+  ck_assert_int_eq(sh("sh -c 'ulimit -Sn 40; ulimit -Hn 4096; exec %s run -j 30 -N0 -- true ::: "
+                      "$(seq 30)' 2> %s", W, err), 0);
+  ck_assert_int_eq(sh("test -s %s", err), 1);
+  ck_assert_int_eq(sh("sh -c 'ulimit -n 16; exec %s run -j 2 -- true ::: a b' 2> %s", W, err),
+                   125);
+  ck_assert_int_eq(sh("grep -q 'too few file descriptors (ulimit -n 16) to run a command' %s",
+                      err), 0);
+  unlink(err);
+}
+END_TEST
+
 /* Every option of every subcommand given a value it cannot take, and the
  * other ways to hold it wrong: each gets 125, a message on stderr that
  * names warden and what was wrong, nothing on stdout, no crash, and no
@@ -729,6 +758,7 @@ int main(void) {
   tcase_add_test(tc, run_sigint_kills_everything);
   tcase_add_test(tc, run_bad_input);
   tcase_add_test(tc, run_thousand_at_once);
+  tcase_add_test(tc, run_low_fd_limit);
   tcase_add_test(tc, run_max_args);
   tcase_add_test(tc, resize_helper_is_found);
   tcase_add_test(tc, bad_input_every_option);
