@@ -56,23 +56,29 @@ typedef struct {
   int sig;        /* sent at the deadline */
   uint64_t grace; /* ms between sig and SIGKILL (unused if sig is KILL) */
   int timed_out;
+  char cgroup[PATH_MAX]; /* the command's own cgroup, or "" */
   siginfo_t si; /* how it ended */
   uv_poll_t exited;
   uv_timer_t deadline;
   uv_signal_t fwd[NFWD];
 } guard;
 
-/* While the leader is ours and unreaped, its pgid cannot be reused. */
-static void kill_group(guard *g, int sig) {
-  if (g->pid > 0)
-    kill(-g->pid, sig);
-}
-
-/* Signals reach the command even if it left its group. */
+/* SIGKILL to the whole tree: its cgroup at once, or its group (the leader
+ * is ours and unreaped, so the pgid cannot have been reused) and, if it
+ * left that group, the command itself; what left both is swept at the
+ * end.  Any other signal goes to the group and the command, then SIGCONT,
+ * as timeout(1) does: a stopped command cannot act on it. */
 static void kill_all(guard *g, int sig) {
-  kill_group(g, sig);
-  if (g->pid > 0 && getpgid(g->pid) != g->pid)
-    pidfd_send_signal(g->pidfd, sig, NULL, 0);
+  if (sig == SIGKILL && g->cgroup[0])
+    wd__cgroup_kill(g->cgroup);
+  if (g->pid <= 0)
+    return;
+  kill(-g->pid, sig);
+  pidfd_send_signal(g->pidfd, sig, NULL, 0);
+  if (sig != SIGKILL && sig != SIGCONT) {
+    kill(-g->pid, SIGCONT);
+    pidfd_send_signal(g->pidfd, SIGCONT, NULL, 0);
+  }
 }
 
 static void on_forward(uv_signal_t *h, int sig) { kill_all(h->data, sig); }
@@ -90,11 +96,13 @@ static void on_deadline(uv_timer_t *t) {
 }
 
 /* The command has ended (its pidfd is readable; it is a zombie, not yet
- * reaped): what is left of its group goes first, then it is reaped. */
+ * reaped): what is left of its tree goes first, then it is reaped. */
 static void on_exit_(uv_poll_t *p, int status, int events) {
   (void)status, (void)events;
   guard *g = p->data;
-  kill_group(g, SIGKILL);
+  if (g->cgroup[0])
+    wd__cgroup_kill(g->cgroup);
+  kill(-g->pid, SIGKILL);
   while (waitid(P_PIDFD, (id_t)g->pidfd, &g->si, WEXITED) < 0 && errno == EINTR)
     ;
   g->pid = 0;
@@ -104,72 +112,40 @@ static void on_exit_(uv_poll_t *p, int status, int events) {
     uv_close((uv_handle_t *)&g->fwd[i], NULL);
 }
 
-/* Between vfork and execve: system calls only (vfork shares memory, not
- * the signal table).  An execve failure goes back through errpipe, so 126
- * and 127 mean what they say. */
-static void child(char **argv, uint64_t memory, uint64_t cpu_s, const sigset_t *mask,
-                  int errpipe) __attribute__((noreturn));
-static void child(char **argv, uint64_t memory, uint64_t cpu_s, const sigset_t *mask,
-                  int errpipe) {
-  setpgid(0, 0);
-  struct sigaction dfl = {0};
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  for (size_t i = 0; i < NFWD; i++)
-    sigaction(forwarded[i], &dfl, NULL);
-  if (memory) {
-    struct rlimit rl = {memory, memory};
-    setrlimit(RLIMIT_AS, &rl);
+/* A cgroup for the command beneath warden's own, where warden may make
+ * one; its cgroup.procs, or -1 (process groups, as timeout(1)). */
+static int make_cgroup(guard *g) {
+  char self[PATH_MAX], name[64];
+  g->cgroup[0] = '\0';
+  if (wd__cgroup_self(self, sizeof(self)) != 0)
+    return -1;
+  snprintf(name, sizeof(name), "warden.%d.exec", (int)getpid());
+  if (wd__cgroup_make(self, name, g->cgroup, sizeof(g->cgroup)) != 0) {
+    g->cgroup[0] = '\0';
+    return -1;
   }
-  if (cpu_s) {
-    struct rlimit rl = {cpu_s, cpu_s + 1};
-    setrlimit(RLIMIT_CPU, &rl);
+  int fd = wd__cgroup_open(g->cgroup, "cgroup.procs", O_WRONLY);
+  if (fd < 0) {
+    rmdir(g->cgroup);
+    g->cgroup[0] = '\0';
   }
-  sigprocmask(SIG_SETMASK, mask, NULL);
-  execvp(argv[0], argv);
-  int e = errno;
-  if (write(errpipe, &e, sizeof(e)) < 0)
-    _exit(WD_CMD_CANNOT_EXEC);
-  _exit(e == ENOENT ? WD_CMD_NOT_FOUND : WD_CMD_CANNOT_EXEC);
+  return fd;
 }
 
-/* Starts argv as g's command; 0, or a negative errno.  *exec_errno is the
- * execve failure, if any (the command then exits 126 or 127). */
-static int start(guard *g, char **argv, uint64_t memory, uint64_t cpu_s, int *exec_errno) {
-  int px[2];
-  if (pipe2(px, O_CLOEXEC) != 0)
-    return -errno;
-  /* Blocked across vfork: no handler of ours may run in the child. */
-  sigset_t all, old;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, &old);
-  pid_t pid = vfork();
-  if (pid == 0)
-    child(argv, memory, cpu_s, &old, px[1]);
-  int saved = errno;
-  close(px[1]);
-  if (pid < 0) { /* never kill(-pid) with pid -1 */
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    close(px[0]);
-    return -saved;
+/* Everything left of the tree is killed and reaped; the cgroup goes. */
+static void clean_up(guard *g) {
+  if (g->cgroup[0])
+    wd__cgroup_kill(g->cgroup);
+  /* What left the group (setsid, double fork) and was re-parented here. */
+  wd__kill_children(NULL, NULL);
+  if (g->cgroup[0]) {
+    int ev = wd__cgroup_open(g->cgroup, "cgroup.events", O_RDONLY);
+    if (ev >= 0) {
+      wd__cgroup_wait_empty(ev, 5000);
+      close(ev);
+    }
+    rmdir(g->cgroup);
   }
-  g->pid = pid;
-  g->pidfd = pidfd_open(pid, 0);
-  sigprocmask(SIG_SETMASK, &old, NULL);
-  *exec_errno = 0;
-  if (read(px[0], exec_errno, sizeof(*exec_errno)) != sizeof(*exec_errno))
-    *exec_errno = 0; /* EOF: execve succeeded and closed the pipe */
-  close(px[0]);
-  if (g->pidfd < 0) { /* unreaped child: its pid is still ours to signal */
-    saved = errno;
-    kill_group(g, SIGKILL);
-    kill(pid, SIGKILL);
-    while (waitid(P_PID, (id_t)pid, &g->si, WEXITED) < 0 && errno == EINTR)
-      ;
-    g->pid = 0;
-    return -saved;
-  }
-  return 0; /* (a pidfd is close-on-exec from the start) */
 }
 
 int wd_cli_exec(int argc, char **argv) {
@@ -234,10 +210,17 @@ int wd_cli_exec(int argc, char **argv) {
     g.fwd[i].data = &g;
     uv_signal_start(&g.fwd[i], on_forward, forwarded[i]);
   }
-  int exec_errno;
-  int err = start(&g, argv + optind, memory, (cpu + 999) / 1000, &exec_errno);
+  int exec_errno = 0;
+  sigset_t mask; /* the command starts with the mask warden was given */
+  sigprocmask(SIG_SETMASK, NULL, &mask);
+  int procs = make_cgroup(&g);
+  wd__spawn_opts so = {argv + optind, -1, -1, -1, 0, 1, procs, memory,
+                       (cpu + 999) / 1000, &mask, NULL};
+  int err = wd__spawn(&so, &g.pid, &g.pidfd, &exec_errno);
+  if (procs >= 0)
+    close(procs);
   if (err) {
-    wd__kill_children(NULL, NULL);
+    clean_up(&g);
     return wd_cli_fail("exec", "cannot start %s: %s", argv[optind], strerror(-err));
   }
   if (exec_errno)
@@ -251,8 +234,7 @@ int wd_cli_exec(int argc, char **argv) {
     uv_timer_start(&g.deadline, on_deadline, timeout, 0);
   uv_run(loop, UV_RUN_DEFAULT);
   close(g.pidfd);
-  /* What left the group (setsid, double fork) and was re-parented here. */
-  wd__kill_children(NULL, NULL);
+  clean_up(&g);
   if (g.timed_out)
     return WD_EXIT_TIMEOUT;
   wd_cmd_result r = {.exit_code = g.si.si_code == CLD_EXITED ? g.si.si_status : -1,

@@ -1,13 +1,14 @@
-/* command.c -- the "command" job.
+/* command.c -- the "command" job: the worker as the command's guardian.
  *
- * The worker forks the command with vfork() (the worker is single-threaded
- * and small; the child only makes system calls before execve), keeps it in
- * the worker's process group so the pool's group kill reaches it, and waits
- * for it on a pidfd while draining its output pipes.  An exec failure comes
- * back through a close-on-exec pipe, so 126 and 127 mean what they say.
- * When the command has been reaped its pipes are drained without blocking
- * and closed: a grandchild may still hold them open, and the worker's
- * sweep kills it right after. */
+ * The command is started by wd__spawn() into the task cgroup (when the pool
+ * has cgroups) as the leader of a process group of its own, and watched on
+ * a pidfd while its output pipes are drained.  A deadline does not kill the
+ * worker: the supervisor asks it (WD__SIG_TASK) to signal the task, and the
+ * worker kills the command's tree and answers with what the command wrote
+ * before it -- what a command printed before its deadline is part of its
+ * result.  When the command has been reaped its pipes are drained without
+ * blocking and closed: a grandchild may still hold them open, and the
+ * worker's sweep kills it right after. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -87,13 +88,16 @@ static int drain(int fd, wd__buf *b, uint64_t cap, int *truncated) {
   }
 }
 
-static void child(const req_hdr *h, char **argv, int out, int err, int errpipe)
-    __attribute__((noreturn));
-
-/* While a command runs, the worker ignores the signals a user or a grace
- * period sends to the whole group, so the command -- not its guardian --
- * decides what they mean; the child puts them back before execve. */
+/* While a command runs, the worker ignores the signals a user sends to a
+ * whole group, so the command -- not its guardian -- decides what they
+ * mean (wd__spawn resets them in the command). */
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+static void forwarded_set(sigset_t *set) {
+  sigemptyset(set);
+  for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+    sigaddset(set, forwarded[i]);
+}
 
 static void set_forwarded(void (*h)(int)) {
   struct sigaction sa = {0};
@@ -103,134 +107,127 @@ static void set_forwarded(void (*h)(int)) {
     sigaction(forwarded[i], &sa, NULL);
 }
 
-static void child(const req_hdr *h, char **argv, int out, int err, int errpipe) {
-  /* Between vfork and execve: system calls only.  vfork shares memory, not
-   * the signal table, so this changes the child's dispositions alone. */
-  set_forwarded(SIG_DFL);
-  if (h->flags & WD_CMD_NULL_STDIN) {
-    int fd = open("/dev/null", O_RDONLY);
-    if (fd >= 0 && fd != 0) {
-      dup2(fd, 0);
-      close(fd);
-    }
+/* What the supervisor asked for the task: the first signal of a grace
+ * reaches the command's group (and the command, if it left it), with
+ * SIGCONT after it, since a stopped command cannot act on it; SIGKILL
+ * ends the whole tree -- every process of the task cgroup at once, or,
+ * without one, the command's group now and the rest in the sweep. */
+static void signal_task(pid_t pid, int pidfd, int sig) {
+  if (sig == SIGKILL && wd__task_kill_tree() == 0)
+    return;
+  kill(-pid, sig); /* it leads that group, and it is unreaped */
+  pidfd_send_signal(pidfd, sig, NULL, 0);
+  if (sig != SIGKILL && sig != SIGCONT) {
+    kill(-pid, SIGCONT);
+    pidfd_send_signal(pidfd, SIGCONT, NULL, 0);
   }
-  if (h->flags & WD_CMD_CAPTURE) {
-    dup2(out, 1);
-    dup2(err, 2);
-  } else {
-    dup2(WD__FD_STDERR, 2); /* the supervisor's stderr, not the memfd */
+}
+
+typedef struct {
+  int fd; /* -1 once at EOF */
+  wd__buf b;
+  int truncated;
+} stream;
+
+/* Waits for the command to end, reading its output and acting on the
+ * supervisor's requests; the command is reaped on return. */
+static void watch(pid_t pid, int pidfd, stream *st, uint64_t cap, siginfo_t *si) {
+  for (;;) {
+    struct pollfd p[3] = {{pidfd, POLLIN, 0},
+                          {st[0].fd, POLLIN, 0},
+                          {st[1].fd, POLLIN, 0}};
+    int r = ppoll(p, 3, NULL, wd__task_waitmask());
+    int sig = wd__task_signal();
+    if (sig)
+      signal_task(pid, pidfd, sig);
+    if (r < 0)
+      continue; /* EINTR: the request above */
+    for (int i = 0; i < 2; i++)
+      if (st[i].fd >= 0 && p[i + 1].revents &&
+          drain(st[i].fd, &st[i].b, cap, &st[i].truncated) == 0) {
+        close(st[i].fd);
+        st[i].fd = -1;
+      }
+    if (p[0].revents &&
+        waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG) == 0 && si->si_pid)
+      return;
   }
-  if (h->memory_limit) {
-    struct rlimit rl = {h->memory_limit, h->memory_limit};
-    setrlimit(RLIMIT_AS, &rl);
+}
+
+/* Parses the request into h and a NULL-terminated argv pointing into
+ * *strs (a private copy: the request lives in the input buffer).  0, or
+ * 1 with the error in out. */
+static int parse_request(const void *arg, size_t len, req_hdr *h, char **strs,
+                         char ***argv, wd_out *out) {
+  if (len < sizeof(*h))
+    return wd_out_printf(out, "command: malformed request"), 1;
+  memcpy(h, arg, sizeof(*h));
+  if (h->argc == 0 || h->argc > 1u << 20)
+    return wd_out_printf(out, "command: no command"), 1;
+  size_t n = len - sizeof(*h);
+  *strs = malloc(n + 1);
+  *argv = calloc(h->argc + 1, sizeof(char *));
+  if (*strs == NULL || *argv == NULL)
+    return wd_out_printf(out, "command: out of memory"), 1;
+  memcpy(*strs, (const char *)arg + sizeof(*h), n);
+  (*strs)[n] = '\0';
+  size_t off = 0;
+  for (uint32_t i = 0; i < h->argc; i++) {
+    if (off >= n)
+      return wd_out_printf(out, "command: malformed request"), 1;
+    (*argv)[i] = *strs + off;
+    off += strlen((*argv)[i]) + 1;
   }
-  if (h->cpu_limit_s) {
-    struct rlimit rl = {h->cpu_limit_s, h->cpu_limit_s + 1};
-    setrlimit(RLIMIT_CPU, &rl);
-  }
-  execvp(argv[0], argv);
-  int e = errno;
-  if (write(errpipe, &e, sizeof(e)) < 0)
-    _exit(WD_CMD_CANNOT_EXEC);
-  _exit(e == ENOENT ? WD_CMD_NOT_FOUND : WD_CMD_CANNOT_EXEC);
+  return 0;
 }
 
 static int job_command(const void *arg, size_t len, wd_out *out) {
   req_hdr h;
-  if (len < sizeof(h))
-    return wd_out_printf(out, "command: malformed request"), 1;
-  memcpy(&h, arg, sizeof(h));
-  if (h.argc == 0 || h.argc > 1u << 20)
-    return wd_out_printf(out, "command: no command"), 1;
-  /* argv points into a private copy: the request lives in the input. */
-  char *strs = malloc(len - sizeof(h) + 1);
-  char **argv = calloc(h.argc + 1, sizeof(char *));
-  if (strs == NULL || argv == NULL) {
-    free(strs);
-    free(argv);
-    return wd_out_printf(out, "command: out of memory"), 1;
-  }
-  memcpy(strs, (const char *)arg + sizeof(h), len - sizeof(h));
-  strs[len - sizeof(h)] = '\0';
-  size_t off = 0;
-  for (uint32_t i = 0; i < h.argc; i++) {
-    if (off >= len - sizeof(h)) {
-      free(strs);
-      free(argv);
-      return wd_out_printf(out, "command: malformed request"), 1;
-    }
-    argv[i] = strs + off;
-    off += strlen(argv[i]) + 1;
-  }
-  int po[2] = {-1, -1}, pe[2] = {-1, -1}, px[2] = {-1, -1};
+  char *strs = NULL, **argv = NULL;
+  stream st[2] = {{-1, {0}, 0}, {-1, {0}, 0}};
+  int po[2] = {-1, -1}, pe[2] = {-1, -1}, pidfd = -1, rc = 1, exec_errno = 0;
+  pid_t pid = 0;
+  if (parse_request(arg, len, &h, &strs, &argv, out) != 0)
+    goto done;
   int capture = (h.flags & WD_CMD_CAPTURE) != 0;
-  int rc = pipe2(px, O_CLOEXEC);
-  if (rc == 0 && capture)
-    rc = pipe2(po, O_CLOEXEC) | pipe2(pe, O_CLOEXEC);
+  if (capture && (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0)) {
+    wd_out_printf(out, "command: cannot start: %s", strerror(errno));
+    goto done;
+  }
+  sigset_t ours; /* what the worker ignores while the command runs */
+  forwarded_set(&ours);
+  wd__spawn_opts so = {argv, -1, po[1], capture ? pe[1] : WD__FD_STDERR,
+                       (h.flags & WD_CMD_NULL_STDIN) != 0, 1,
+                       wd__task_procs_fd(), h.memory_limit, h.cpu_limit_s, NULL,
+                       &ours};
   set_forwarded(SIG_IGN);
-  pid_t pid = rc == 0 ? vfork() : -1;
-  if (pid == 0)
-    child(&h, argv, po[1], pe[1], px[1]);
-  int saved = errno;
-  close(px[1]);
-  if (capture) {
+  int err = wd__spawn(&so, &pid, &pidfd, &exec_errno);
+  if (capture) { /* the command's ends */
     close(po[1]);
     close(pe[1]);
+    po[1] = pe[1] = -1;
   }
-  if (pid < 0) {
-    close(px[0]);
-    if (capture) {
-      close(po[0]);
-      close(pe[0]);
-    }
-    free(strs);
-    free(argv);
-    return wd_out_printf(out, "command: cannot start: %s", strerror(saved)), 1;
+  if (err) {
+    set_forwarded(SIG_DFL);
+    wd_out_printf(out, "command: cannot start: %s", strerror(-err));
+    goto done;
   }
-  int exec_errno = 0;
-  if (read(px[0], &exec_errno, sizeof(exec_errno)) != sizeof(exec_errno))
-    exec_errno = 0; /* EOF: execve succeeded and closed the pipe */
-  close(px[0]);
-
-  size_t at = out->len;
-  if (wd_out_reserve(out, sizeof(res_hdr)) == NULL)
-    return 1;
-  res_hdr r = {0, 0, 0, 0, 0, 0};
-  wd__buf o = {0}, e = {0};
-  int trunc_o = 0, trunc_e = 0;
+  st[0].fd = po[0];
+  st[1].fd = pe[0];
+  po[0] = pe[0] = -1;
+  for (int i = 0; i < 2; i++)
+    if (st[i].fd >= 0)
+      fcntl(st[i].fd, F_SETFL, O_NONBLOCK);
   siginfo_t si = {0};
-  if (capture) {
-    fcntl(po[0], F_SETFL, O_NONBLOCK);
-    fcntl(pe[0], F_SETFL, O_NONBLOCK);
-    int pfd = pidfd_open(pid, 0); /* unreaped child: cannot be reused */
-    int open_o = 1, open_e = 1, exited = 0;
-    while (!exited) {
-      struct pollfd p[3] = {{open_o ? po[0] : -1, POLLIN, 0},
-                            {open_e ? pe[0] : -1, POLLIN, 0},
-                            {pfd, POLLIN, 0}};
-      if (poll(p, 3, pfd < 0 ? 50 : -1) < 0 && errno != EINTR)
-        break;
-      if (open_o && p[0].revents)
-        open_o = drain(po[0], &o, h.max_output, &trunc_o);
-      if (open_e && p[1].revents)
-        open_e = drain(pe[0], &e, h.max_output, &trunc_e);
-      if (pfd < 0 || p[2].revents)
-        exited = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG) == 0 &&
-                 si.si_pid == pid;
-    }
-    /* The command is reaped; what is still in the pipes is read now, and
-     * a descendant holding them open does not make us wait. */
-    drain(po[0], &o, h.max_output, &trunc_o);
-    drain(pe[0], &e, h.max_output, &trunc_e);
-    if (pfd >= 0)
-      close(pfd);
-    close(po[0]);
-    close(pe[0]);
-  } else {
-    while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR)
-      ;
-  }
+  watch(pid, pidfd, st, h.max_output, &si);
   set_forwarded(SIG_DFL);
+  /* The command is reaped; what is still in the pipes is read now, and
+   * a descendant holding them open does not make us wait: the worker's
+   * sweep kills it right after. */
+  for (int i = 0; i < 2; i++)
+    if (st[i].fd >= 0)
+      drain(st[i].fd, &st[i].b, h.max_output, &st[i].truncated);
+  res_hdr r = {0, 0, 0, exec_errno, 0, 0};
   if (si.si_code == CLD_EXITED) {
     r.exit_code = si.si_status;
   } else {
@@ -238,26 +235,40 @@ static int job_command(const void *arg, size_t len, wd_out *out) {
     r.signal = si.si_status;
   }
   if (exec_errno && capture) {
-    e.len = 0;
-    wd_out_printf(&e, "warden: %s: %s\n", argv[0], strerror(exec_errno));
+    st[1].b.len = 0;
+    wd_out_printf(&st[1].b, "warden: %s: %s\n", argv[0], strerror(exec_errno));
   } else if (exec_errno) {
     dprintf(WD__FD_STDERR, "warden: %s: %s\n", argv[0], strerror(exec_errno));
   }
+  r.truncated = (uint32_t)(st[0].truncated | st[1].truncated << 1);
+  r.out_len = st[0].b.len;
+  r.err_len = st[1].b.len;
+  if (wd_out_append(out, &r, sizeof(r)) != 0 ||
+      wd_out_append(out, st[0].b.p, st[0].b.len) != 0 ||
+      wd_out_append(out, st[1].b.p, st[1].b.len) != 0) {
+    out->len = 0;
+    wd_out_printf(out, "command: out of memory for its output");
+    goto done;
+  }
+  rc = 0;
+done: /* one exit: everything acquired above is released here */
+  for (int i = 0; i < 2; i++) {
+    if (st[i].fd >= 0)
+      close(st[i].fd);
+    wd__buf_free(&st[i].b);
+  }
+  int fds[5] = {po[0], po[1], pe[0], pe[1], pidfd};
+  for (int i = 0; i < 5; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
   free(strs);
   free(argv);
-  r.truncated = (uint32_t)(trunc_o | trunc_e << 1);
-  r.exec_errno = exec_errno;
-  r.out_len = o.len;
-  r.err_len = e.len;
-  memcpy(out->p + at, &r, sizeof(r));
-  wd_out_append(out, o.p, o.len);
-  wd_out_append(out, e.p, e.len);
-  wd__buf_free(&o);
-  wd__buf_free(&e);
-  return 0;
+  return rc;
 }
 
 int wd_register_command_job(void) {
   int err = wd_register("command", job_command);
-  return err == UV_EEXIST ? 0 : err;
+  if (err != 0 && err != UV_EEXIST)
+    return err;
+  return wd__job_set_guardian("command");
 }

@@ -38,3 +38,17 @@ wd_job_fn wd__job_fn(unsigned index) {
 }
 
 unsigned wd__job_count(void) { return njobs; }
+
+static unsigned char guardian[WD__MAX_JOBS];
+
+int wd__job_set_guardian(const char *name) {
+  int i = wd__job_lookup(name);
+  if (i < 0)
+    return i;
+  guardian[i] = 1;
+  return 0;
+}
+
+int wd__job_is_guardian(unsigned index) {
+  return index < njobs && guardian[index];
+}

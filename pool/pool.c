@@ -95,9 +95,8 @@ static void zq_drop(wd_pool *p) {
   p->zq.off = p->zq.len = 0;
 }
 
-void wd__pool_zygote_send(wd_pool *p, uint32_t type, uint32_t id, int sig,
-                          int fd) {
-  zout o = {{type, id, 0, 0, sig, 0}, fd};
+static void zsend(wd_pool *p, const wd__zmsg *m, int fd) {
+  zout o = {*m, fd};
   if (p->zyg_ctl == NULL || wd__buf_reserve(&p->zq, sizeof(o)) != 0) {
     if (fd >= 0)
       close(fd);
@@ -107,6 +106,18 @@ void wd__pool_zygote_send(wd_pool *p, uint32_t type, uint32_t id, int sig,
   p->zq.len += sizeof(o);
   if (zq_flush(p))
     wd__fdpoll_set(p->zyg_ctl, UV_READABLE | UV_WRITABLE);
+}
+
+void wd__pool_zygote_send(wd_pool *p, uint32_t type, uint32_t id, int sig,
+                          int fd) {
+  wd__zmsg m = {type, id, 0, 0, sig, 0};
+  zsend(p, &m, fd);
+}
+
+void wd__pool_zygote_kill(wd_pool *p, uint32_t id, int sig, int scope,
+                          uint32_t tag) {
+  wd__zmsg m = {WD__Z_KILL, id, (int32_t)tag, scope, sig, 0};
+  zsend(p, &m, -1);
 }
 
 static void on_zyg_msg(uv_poll_t *h, int status, int events) {
@@ -157,7 +168,10 @@ static void finish_close(wd_pool *p);
 
 /* The zygote exited: expected when the pool closes (it kills and reaps
  * every worker first, then leaves), otherwise it was killed from outside --
- * its workers died with it (PR_SET_PDEATHSIG) -- and a new one is forked. */
+ * its workers died with it (PR_SET_PDEATHSIG), but what their tasks
+ * started did not: with cgroups, the pool's cgroup.kill ends every tree
+ * here, at once, before any task resolves.  Then a new zygote is forked
+ * (from inside a loop callback: see warden.h on why that is safe). */
 static void on_zyg_exit(uv_poll_t *h, int status, int events) {
   wd_pool *p = ((wd__fdpoll *)h->data)->owner;
   (void)status;
@@ -173,6 +187,8 @@ static void on_zyg_exit(uv_poll_t *h, int status, int events) {
     p->zyg_ctl = NULL;
   }
   zq_drop(p);
+  if (p->cfg.cgroup[0])
+    wd__cgroup_kill(p->cfg.cgroup);
   if (p->closing) {
     finish_close(p);
     return;
@@ -312,6 +328,23 @@ int wd__pool_enqueue(wd_pool *p, wd_future *t) {
 
 /* ---- life ----------------------------------------------------------------- */
 
+/* The pool's own cgroup beneath the one this process runs in, when it may
+ * make one (see supervisor/cgroup.c); else "" and process groups. */
+static void pool_cgroup(wd_pool *p) {
+  static unsigned seq;
+  char self[PATH_MAX], name[64];
+  p->cfg.cgroup[0] = '\0';
+  if (wd__cgroup_self(self, sizeof(self)) != 0)
+    return;
+  snprintf(name, sizeof(name), "warden.%d.%u", (int)getpid(), ++seq);
+  if (wd__cgroup_make(self, name, p->cfg.cgroup, sizeof(p->cfg.cgroup)) != 0)
+    p->cfg.cgroup[0] = '\0';
+}
+
+const char *wd_pool_containment(const wd_pool *p) {
+  return p->cfg.cgroup[0] ? "cgroup" : "process-group";
+}
+
 int wd_pool_new(uv_loop_t *loop, const wd_pool_options *opts, wd_pool **out) {
   wd_pool_options o = {0};
   if (opts)
@@ -342,8 +375,11 @@ int wd_pool_new(uv_loop_t *loop, const wd_pool_options *opts, wd_pool **out) {
   p->slots = slots;
   p->nslots = o.workers;
   p->njobs = wd__job_count();
+  pool_cgroup(p);
   int err = zygote_open(p);
   if (err) {
+    if (p->cfg.cgroup[0])
+      wd__cgroup_remove(p->cfg.cgroup, 2);
     free(slots);
     free(p);
     return err;
@@ -401,6 +437,8 @@ static void on_handle_closed(uv_handle_t *h) {
 /* The zygote is reaped, so every worker and its tree is too: what is
  * still in flight can resolve, and the handles can go. */
 static void finish_close(wd_pool *p) {
+  if (p->cfg.cgroup[0]) /* the zygote removes it; not if it was killed */
+    wd__cgroup_remove(p->cfg.cgroup, 2);
   for (unsigned i = 0; i < p->nslots; i++) {
     wd__slot *s = &p->slots[i];
     wd__zmsg m = {WD__Z_EXITED, i, 0, -1, SIGKILL, 0};

@@ -26,6 +26,8 @@ struct wd_future {
   uv_loop_t *loop;
   wd_pool *pool;   /* TASK and MAP */
   wd_result res;   /* res.status stays WD_PENDING until resolved */
+  wd_status answer_as; /* a result frame resolves as this (a cut task's
+                          WD_TIMEOUT), or WD_PENDING: by the frame's type */
   void *data;      /* the user's */
   wd__waiter first;
   wd__waiter *more, *last;
@@ -60,8 +62,8 @@ struct wd_future {
 };
 
 /* A worker's life is a table (s6-supervise's actions[state][event]). */
-typedef enum { S_DOWN, S_STARTING, S_READY, S_DRAINING, S_KILLING, S__N } wd__sstate;
-typedef enum { E_SPAWN, E_SPAWNED, E_SPAWN_FAIL, E_RETIRE, E_KILL, E_EXITED, E__N } wd__sevent;
+typedef enum { S_DOWN, S_STARTING, S_READY, S_DRAINING, S_KILLING, S_CUTTING, S__N } wd__sstate;
+typedef enum { E_SPAWN, E_SPAWNED, E_SPAWN_FAIL, E_RETIRE, E_KILL, E_EXITED, E_CUT, E_ANSWERED, E__N } wd__sevent;
 
 /* Why a worker is being killed: decides how its running task resolves. */
 typedef enum { R_NONE, R_TIMEOUT, R_CANCEL, R_SHUTDOWN, R_PROTO } wd__reason;
@@ -146,6 +148,10 @@ void wd__pool_task_done(wd_pool *p, wd_future *t);
  * the pool's to close from then on. */
 void wd__pool_zygote_send(wd_pool *p, uint32_t type, uint32_t id, int sig,
                           int fd);
+/* A KILL for worker id: scope WD__KILL_WORKER (its whole tree) or
+ * WD__KILL_TASK (the worker signals the task whose tag this is). */
+void wd__pool_zygote_kill(wd_pool *p, uint32_t id, int sig, int scope,
+                          uint32_t tag);
 void wd__pool_maybe_idle(wd_pool *p);
 int wd__pool_enqueue(wd_pool *p, wd_future *t);
 void wd__pool_unqueue(wd_pool *p, wd_future *t);

@@ -22,14 +22,23 @@
 
 #include "pool.h"
 
+/* CUTTING: the running task's tree is being killed at the worker's hand
+ * (a guardian job, see jobs/command.c); the worker lives, and ANSWERED --
+ * the task's result frame -- brings it back to READY. */
 static const signed char next_state[S__N][E__N] = {
-    /*              SPAWN       SPAWNED  SPAWN_FAIL RETIRE      KILL       EXITED */
-    [S_DOWN] =     {S_STARTING, -1,      -1,        -1,         -1,        -1},
-    [S_STARTING] = {-1,         S_READY, S_DOWN,    -1,         S_KILLING, -1},
-    [S_READY] =    {-1,         -1,      -1,        S_DRAINING, S_KILLING, S_DOWN},
-    [S_DRAINING] = {-1,         -1,      -1,        -1,         S_KILLING, S_DOWN},
-    [S_KILLING] =  {-1,         S_KILLING, S_DOWN,  -1,         S_KILLING, S_DOWN},
+    /*              SPAWN       SPAWNED    SPAWN_FAIL RETIRE      KILL       EXITED  CUT        ANSWERED */
+    [S_DOWN] =     {S_STARTING, -1,        -1,        -1,         -1,        -1,     -1,        -1},
+    [S_STARTING] = {-1,         S_READY,   S_DOWN,    -1,         S_KILLING, -1,     -1,        -1},
+    [S_READY] =    {-1,         -1,        -1,        S_DRAINING, S_KILLING, S_DOWN, S_CUTTING, -1},
+    [S_DRAINING] = {-1,         -1,        -1,        -1,         S_KILLING, S_DOWN, -1,        -1},
+    [S_KILLING] =  {-1,         S_KILLING, S_DOWN,    -1,         S_KILLING, S_DOWN, -1,        -1},
+    [S_CUTTING] =  {-1,         -1,        -1,        -1,         S_KILLING, S_DOWN, S_CUTTING, S_READY},
 };
+
+/* How long a worker asked to kill its task's tree has to answer before it
+ * is killed with it.  It answers within a pipe round trip once the tree is
+ * dead; this is only for a worker that cannot. */
+#define CUT_BACKSTOP_MS 2000
 
 void wd__slot_event(wd__slot *s, wd__sevent ev) {
   int next = next_state[s->state][ev];
@@ -237,10 +246,19 @@ static void on_frame(wd__slot *s, const wd__hdr *h, const char *body) {
   }
   pop_head(s);
   observe(p, h->type == WD__F_MAPRES && h->a ? h->b / h->a : h->b);
+  wd_status cut = WD_PENDING;
+  if (s->state == S_CUTTING) { /* the answer after its tree was killed */
+    cut = s->reason == R_TIMEOUT ? WD_TIMEOUT : WD_CANCELLED;
+    wd__slot_event(s, E_ANSWERED);
+    s->reason = R_NONE;
+    s->escalated = 0;
+  }
   start_head(s); /* the next task's clock starts as this result arrives */
-  if (h->type == WD__F_ERR && should_retry(t, WD_ERROR))
+  if (cut != WD_PENDING ? should_retry(t, cut)
+                        : h->type == WD__F_ERR && should_retry(t, WD_ERROR))
     wd__pool_requeue_front(p, t);
   else {
+    t->answer_as = cut; /* a timeout keeps what the task wrote before it */
     wd__task_result(t, h, body);
     wd__pool_task_done(p, t);
   }
@@ -269,7 +287,8 @@ static void worker_gone(wd__slot *s) {
 
 static void read_results(wd__slot *s) {
   uv_update_time(s->pool->loop);
-  while (s->conn && (s->state == S_READY || s->state == S_DRAINING)) {
+  while (s->conn && (s->state == S_READY || s->state == S_DRAINING ||
+                     s->state == S_CUTTING)) {
     if (wd__buf_reserve(&s->ibuf, 65536) != 0)
       return;
     ssize_t n = recv(s->conn->fd, s->ibuf.p + s->ibuf.len,
@@ -321,7 +340,8 @@ static void on_io(uv_poll_t *h, int status, int events) {
     wd__fdpoll_set(fp, 0);
     return;
   }
-  if ((events & UV_READABLE) && s->state != S_READY && s->state != S_DRAINING)
+  if ((events & UV_READABLE) && s->state != S_READY && s->state != S_DRAINING &&
+      s->state != S_CUTTING)
     wd__fdpoll_set(fp, 0); /* a hang-up before SPAWNED: EXITED follows */
   else if (events & UV_READABLE)
     read_results(s);
@@ -338,7 +358,20 @@ void wd__slot_kill(wd__slot *s, wd__reason why, int sig) {
   uv_timer_stop(&s->timer);
   if (sig == SIGKILL)
     s->escalated = 1;
-  wd__pool_zygote_send(s->pool, WD__Z_KILL, s->id, sig, -1);
+  wd__pool_zygote_kill(s->pool, s->id, sig, WD__KILL_WORKER, 0);
+}
+
+/* Asks the worker to signal its running task's tree, and to answer: the
+ * worker lives on (guardian jobs only).  The timer then runs the grace,
+ * or, after SIGKILL, the backstop. */
+static void cut(wd__slot *s, wd__reason why, int sig, uint64_t wait_ms) {
+  if (s->state != S_CUTTING)
+    s->reason = why;
+  wd__slot_event(s, E_CUT);
+  if (sig == SIGKILL)
+    s->escalated = 1;
+  wd__pool_zygote_kill(s->pool, s->id, sig, WD__KILL_TASK, WD__TAG(s->head->id));
+  uv_timer_start(&s->timer, on_timer, wait_ms, 0);
 }
 
 /* The deadline (or, once killing, the grace) is up; or, when the slot is
@@ -349,14 +382,24 @@ static void on_timer(uv_timer_t *h) {
     spawn(s);
     return;
   }
-  if (s->state == S_KILLING) {
-    wd__slot_kill(s, s->reason, SIGKILL);
+  if (s->state == S_KILLING || (s->state == S_CUTTING && s->escalated)) {
+    wd__slot_kill(s, s->reason, SIGKILL); /* the worker's tree, all of it */
+    return;
+  }
+  if (s->state == S_CUTTING) {
+    cut(s, s->reason, SIGKILL, CUT_BACKSTOP_MS); /* the grace is over */
     return;
   }
   if (s->head == NULL)
     return;
   uint64_t grace = s->head->grace_ms;
-  wd__slot_kill(s, R_TIMEOUT, grace ? s->head->term_signal : SIGKILL);
+  int sig = grace ? s->head->term_signal : SIGKILL;
+  if (s->state == S_READY && s->head->map == NULL &&
+      wd__job_is_guardian(s->head->job)) {
+    cut(s, R_TIMEOUT, sig, grace ? grace : CUT_BACKSTOP_MS);
+    return;
+  }
+  wd__slot_kill(s, R_TIMEOUT, sig);
   if (grace)
     uv_timer_start(&s->timer, on_timer, grace, 0);
 }

@@ -59,22 +59,35 @@ static int list_children(pid_t pid, pid_t **out) {
   return pids ? n : -1;
 }
 
+/* The group to kill along with child `pid`, or 0 for none.  A group is
+ * killed only through its leader: a child of ours, unreaped, whose pgid is
+ * its own pid -- so the group is one the tree made, its id cannot have been
+ * reused, and it is killed once, not once per member.  A child that joined
+ * some other group (setpgid into a group of the session: the user's shell
+ * job, warden's own) is killed alone: that group is not the tree's. */
+static pid_t led_group(pid_t pid) {
+  return getpgid(pid) == pid ? pid : 0;
+}
+
+static void kill_child(pid_t pid) {
+  pid_t g = led_group(pid);
+  if (g > 1)
+    kill(-g, SIGKILL);
+  kill(pid, SIGKILL);
+}
+
 int wd__kill_children(int (*keep)(pid_t pid, void *arg), void *arg) {
   int reaped = 0;
   for (int round = 0; round < 10000; round++) {
     pid_t *pids = NULL;
     int n = list_children(getpid(), &pids);
     int killed = 0;
+    /* Kill every one first, then reap: they die side by side, and each
+     * is signalled once -- linear in the size of the tree. */
     for (int i = 0; i < n; i++) {
       if (keep != NULL && keep(pids[i], arg))
         continue;
-      /* A child is ours and unreaped, so its pid cannot have been reused:
-       * the signal reaches the process we mean.  Its group goes too, for
-       * descendants that are still attached to it. */
-      pid_t pgid = getpgid(pids[i]);
-      if (pgid > 1 && pgid != getpgrp())
-        kill(-pgid, SIGKILL);
-      kill(pids[i], SIGKILL);
+      kill_child(pids[i]); /* ours and unreaped: the pid is this process */
       killed++;
     }
     for (int i = 0; i < n; i++) {
@@ -92,14 +105,24 @@ int wd__kill_children(int (*keep)(pid_t pid, void *arg), void *arg) {
   return reaped;
 }
 
+int wd__reap_exited(int (*keep)(pid_t pid, void *arg), void *arg) {
+  pid_t *pids = NULL;
+  int n = list_children(getpid(), &pids), reaped = 0;
+  for (int i = 0; i < n; i++) {
+    if (keep != NULL && keep(pids[i], arg))
+      continue;
+    siginfo_t si = {0};
+    if (waitid(P_PID, (id_t)pids[i], &si, WEXITED | WNOHANG) == 0 && si.si_pid)
+      reaped++;
+  }
+  free(pids);
+  return reaped;
+}
+
 void wd__kill_children_of(pid_t worker) {
   pid_t *pids = NULL;
   int n = list_children(worker, &pids);
-  for (int i = 0; i < n; i++) {
-    pid_t pgid = getpgid(pids[i]);
-    if (pgid > 1 && pgid != worker)
-      kill(-pgid, SIGKILL);
-    kill(pids[i], SIGKILL);
-  }
+  for (int i = 0; i < n; i++)
+    kill_child(pids[i]);
   free(pids);
 }

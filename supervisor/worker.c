@@ -15,6 +15,8 @@
  * and reaps whatever the job left running: a task is finished only when
  * nothing it started is alive. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -61,11 +63,60 @@ static void arm_cpu_limit(uint64_t limit_s) {
   setrlimit(RLIMIT_CPU, &rl);
 }
 
-/* Kills whatever the job started and left running. */
+/* ---- the task's tree --------------------------------------------------- */
+
+/* The supervisor's requests for the running task arrive as WD__SIG_TASK
+ * (see internal.h): blocked, except while a guardian job waits in ppoll()
+ * under wd__task_waitmask(), so one is never lost between a check and the
+ * wait.  The tag drops a request meant for a task that has already ended. */
+static volatile sig_atomic_t task_tag = -1, task_sig;
+static sigset_t waitmask;
+static int have_task_cgroup;
+
+static void on_task_signal(int sig, siginfo_t *si, void *uc) {
+  (void)sig, (void)uc;
+  int v = si->si_value.sival_int;
+  if ((v >> 8) != task_tag || task_sig == SIGKILL)
+    return;
+  task_sig = v & 0xff;
+}
+
+int wd__task_signal(void) {
+  int s = task_sig;
+  task_sig = 0;
+  return s;
+}
+
+const sigset_t *wd__task_waitmask(void) { return &waitmask; }
+
+int wd__task_procs_fd(void) { return have_task_cgroup ? WD__FD_TASK_PROCS : -1; }
+
+int wd__task_kill_tree(void) {
+  return have_task_cgroup ? wd__cgroup_kill_fd(WD__FD_TASK_KILL) : -ENOTSUP;
+}
+
+static void task_signals_init(void) {
+  have_task_cgroup = fcntl(WD__FD_TASK_KILL, F_GETFD) >= 0;
+  struct sigaction sa = {0};
+  sa.sa_sigaction = on_task_signal;
+  sa.sa_flags = SA_SIGINFO;
+  sigfillset(&sa.sa_mask);
+  sigaction(WD__SIG_TASK, &sa, NULL);
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, WD__SIG_TASK);
+  sigprocmask(SIG_BLOCK, &block, &waitmask);
+  sigdelset(&waitmask, WD__SIG_TASK);
+}
+
+/* Kills whatever the job started and left running: with a task cgroup,
+ * all of it at once; then every child, re-parented to us (a subreaper) or
+ * forked by an in-worker job, until none is left. */
 static void sweep_children(void) {
   siginfo_t si;
   if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
     return; /* ECHILD: nothing left, the usual case */
+  wd__task_kill_tree();
   wd__kill_children(NULL, NULL);
 }
 
@@ -94,6 +145,8 @@ static void run_task(const wd__worker_cfg *cfg, const wd__hdr *h,
   uint64_t t0 = now_ns();
   int rc;
   wd_job_fn fn = wd__job_fn(h->a);
+  task_sig = 0;
+  task_tag = (sig_atomic_t)WD__TAG(h->id);
   if (cfg->cpu_limit_s)
     arm_cpu_limit(cfg->cpu_limit_s);
   if (fn != NULL) {
@@ -103,6 +156,7 @@ static void run_task(const wd__worker_cfg *cfg, const wd__hdr *h,
     rc = 1;
   }
   sweep_children();
+  task_tag = -1;
   wd__hdr r = {rc == 0 ? WD__F_OK : WD__F_ERR, 0, h->id, 0, 0};
   r.a = take_stderr(out, cfg->stderr_tail);
   r.b = (uint32_t)((now_ns() - t0) / 1000);
@@ -145,6 +199,7 @@ static void run_map(const wd__worker_cfg *cfg, const wd__hdr *h,
 
 void wd__worker_main(const wd__worker_cfg *cfg) {
   wd__buf in = {0}, out = {0};
+  task_signals_init();
   for (;;) {
     wd__hdr h;
     long n = wd__frame_parse(in.p + in.off, in.len - in.off, &h);

@@ -37,11 +37,15 @@
 #define CTL_FD 3
 #define EV_CTL UINT64_MAX
 #define EV_PARENT (UINT64_MAX - 1)
+#define EV_EMPTY (1ull << 32) /* | id: worker id's cgroup became empty */
 
 typedef struct {
   pid_t pid; /* 0: the slot is free */
   int pidfd;
   int memfd;
+  int evfd;  /* its cgroup's cgroup.events, or -1 */
+  int dying; /* reaped; waiting for its cgroup to empty */
+  int code, sig; /* how it ended */
 } zworker;
 
 /* fds that libuv's pthread_atfork child handler created in the zygote (see
@@ -233,48 +237,96 @@ static int is_worker(pid_t pid, void *arg) {
   return bsearch(&pid, s->pids, s->n, sizeof(pid), cmp_pid) != NULL;
 }
 
-/* Kills and reaps every child of ours that is not a live worker: what
- * escaped from the trees of workers that died. */
-static void sweep_orphans(void) {
+/* The pids of our workers, sorted (free .pids). */
+static pidset live_workers(void) {
   pidset s = {malloc(sizeof(pid_t) * (Z.nw + 1)), 0};
   if (s.pids == NULL)
     _exit(70);
   for (size_t i = 0; i < Z.nw; i++)
-    if (Z.w[i].pid)
+    if (Z.w[i].pid && !Z.w[i].dying)
       s.pids[s.n++] = Z.w[i].pid;
   qsort(s.pids, s.n, sizeof(pid_t), cmp_pid);
+  return s;
+}
+
+/* Kills and reaps every child of ours that is not a live worker: what
+ * escaped from the trees of workers that died. */
+static void sweep_orphans(void) {
+  pidset s = live_workers();
   wd__kill_children(is_worker, &s);
   free(s.pids);
 }
 
-static void worker_child(int sock, int memfd, pid_t zygote)
+/* The path of worker id's cgroup (and, with sub, of a file or child). */
+static int worker_cgroup(uint32_t id, const char *sub, char *out, size_t n) {
+  int len = snprintf(out, n, "%s/w%u%s%s", Z.cfg->cgroup, id, sub ? "/" : "",
+                     sub ? sub : "");
+  return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+/* Makes worker id's cgroup and its task cgroup (kept between workers of
+ * the same slot) and opens what the zygote and the worker need of them. */
+static int open_cgroups(uint32_t id, int *procs, int *events, int task[2]) {
+  char name[16], w[PATH_MAX], t[PATH_MAX];
+  snprintf(name, sizeof(name), "w%u", id);
+  int err = wd__cgroup_make(Z.cfg->cgroup, name, w, sizeof(w));
+  if (err == 0)
+    err = wd__cgroup_make(w, "task", t, sizeof(t));
+  if (err)
+    return err;
+  *procs = wd__cgroup_open(w, "cgroup.procs", O_WRONLY);
+  *events = wd__cgroup_open(w, "cgroup.events", O_RDONLY);
+  task[0] = wd__cgroup_open(t, "cgroup.procs", O_WRONLY);
+  task[1] = wd__cgroup_open(t, "cgroup.kill", O_WRONLY);
+  int fds[4] = {*procs, *events, task[0], task[1]};
+  for (int i = 0; i < 4; i++)
+    if (fds[i] < 0)
+      err = fds[i];
+  if (err)
+    for (int i = 0; i < 4; i++)
+      if (fds[i] >= 0)
+        close(fds[i]);
+  return err;
+}
+
+static void worker_child(int sock, int memfd, pid_t zygote, const int task[2])
     __attribute__((noreturn));
 
-static void worker_child(int sock, int memfd, pid_t zygote) {
+static void worker_child(int sock, int memfd, pid_t zygote, const int task[2]) {
   setpgid(0, 0); /* each worker, and so each task, is its own group */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != zygote) /* the zygote died before prctl took effect */
     _exit(1);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  /* Lift the three descriptors out of the way, then put them in place:
-   * fd 2 the stderr memfd, 3 the socket, 4 the supervisor's stderr. */
-  int s = fcntl(sock, F_DUPFD_CLOEXEC, 64);
-  int m = fcntl(memfd, F_DUPFD_CLOEXEC, 64);
-  int e = fcntl(2, F_DUPFD_CLOEXEC, 64);
-  if (s < 0 || m < 0 || e < 0 || dup2(m, 2) < 0 ||
-      dup3(s, WD__FD_SOCK, O_CLOEXEC) < 0 ||
-      dup3(e, WD__FD_STDERR, O_CLOEXEC) < 0)
+  /* Lift the descriptors out of the way (above every fixed number, and
+   * no higher: a low RLIMIT_NOFILE must still fit), then put them in
+   * place: fd 2 the stderr memfd, 3 the socket, 4 the supervisor's
+   * stderr, 5 and 6 the task cgroup's procs and kill files. */
+  const int lift = WD__FD_TASK_KILL + 1;
+  int s = fcntl(sock, F_DUPFD_CLOEXEC, lift);
+  int m = fcntl(memfd, F_DUPFD_CLOEXEC, lift);
+  int e = fcntl(2, F_DUPFD_CLOEXEC, lift);
+  int tp = task[0] >= 0 ? fcntl(task[0], F_DUPFD_CLOEXEC, lift) : -1;
+  int tk = task[1] >= 0 ? fcntl(task[1], F_DUPFD_CLOEXEC, lift) : -1;
+  if (s < 0 || m < 0 || e < 0 || (task[0] >= 0 && (tp < 0 || tk < 0)) ||
+      dup2(m, 2) < 0 || dup3(s, WD__FD_SOCK, O_CLOEXEC) < 0 ||
+      dup3(e, WD__FD_STDERR, O_CLOEXEC) < 0 ||
+      (tp >= 0 && (dup3(tp, WD__FD_TASK_PROCS, O_CLOEXEC) < 0 ||
+                   dup3(tk, WD__FD_TASK_KILL, O_CLOEXEC) < 0)))
     _exit(1);
-  close_from(WD__FD_STDERR + 1);
+  close_from(tp >= 0 ? WD__FD_TASK_KILL + 1 : WD__FD_STDERR + 1);
 #ifndef __SANITIZE_ADDRESS__ /* ASan's shadow memory cannot live under one */
   if (Z.cfg->memory_limit) {
     struct rlimit rl = {Z.cfg->memory_limit, Z.cfg->memory_limit};
     setrlimit(RLIMIT_AS, &rl);
   }
 #endif
-  sigset_t none;
-  sigemptyset(&none);
-  pthread_sigmask(SIG_SETMASK, &none, NULL);
+  /* Everything open but the supervisor's task requests, which wait for
+   * the worker's handler (worker.c). */
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, WD__SIG_TASK);
+  pthread_sigmask(SIG_SETMASK, &mask, NULL);
   wd__worker_main(Z.cfg);
 }
 
@@ -292,39 +344,54 @@ static void spawn(uint32_t id, int sock) {
     Z.nw = n;
   }
   pid_t self = getpid();
-  int memfd = memfd_create("warden-stderr", MFD_CLOEXEC);
+  int memfd = -1, procs = -1, events = -1, task[2] = {-1, -1}, err = 0;
   sigset_t old;
   pid_t pid = -1;
   if (Z.w[id].pid)
-    errno = EBUSY; /* the supervisor waits for EXITED before reusing an id */
-  else if (memfd >= 0)
-    pid = wd__fork(&old, 1);
+    err = -EBUSY; /* the supervisor waits for EXITED before reusing an id */
+  else if (Z.cfg->cgroup[0])
+    err = open_cgroups(id, &procs, &events, task);
+  if (err == 0 && (memfd = memfd_create("warden-stderr", MFD_CLOEXEC)) < 0)
+    err = -errno;
+  if (err == 0 && (pid = wd__fork(&old, 1)) < 0)
+    err = -errno;
   if (pid == 0)
-    worker_child(sock, memfd, self);
-  int pidfd = pid > 0 ? pidfd_open(pid, 0) : -1;
+    worker_child(sock, memfd, self, task);
+  int pidfd = -1;
   if (pid > 0) {
     /* Also from this side, so no kill can come before the child's own
-     * setpgid and miss its group. */
+     * setpgid and miss its group.  Into its cgroup before SPAWNED: it runs
+     * nothing of a task's before the supervisor hears of it. */
     setpgid(pid, pid);
-    if (pidfd < 0) {
-      kill(pid, SIGKILL);
+    struct epoll_event ev = {EPOLLIN, {.u64 = id}};
+    if ((pidfd = pidfd_open(pid, 0)) < 0 ||
+        (procs >= 0 && (err = wd__cgroup_move(procs, pid)) != 0) ||
+        epoll_ctl(Z.ep, EPOLL_CTL_ADD, pidfd, &ev) != 0) {
+      if (err == 0)
+        err = -errno;
+      kill(pid, SIGKILL); /* unreaped: the pid is still this child's */
       siginfo_t si;
-      waitid(P_PID, (id_t)pid, &si, WEXITED);
+      while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR)
+        ;
       pid = -1;
     }
   }
   close(sock);
+  int spare[4] = {procs, task[0], task[1], pid < 0 ? events : -1};
+  for (int i = 0; i < 4; i++)
+    if (spare[i] >= 0)
+      close(spare[i]);
   if (pid < 0) {
     r.type = WD__Z_SPAWN_FAIL;
-    r.code = -(errno ? errno : EAGAIN);
+    r.code = err ? err : -EAGAIN;
+    if (pidfd >= 0)
+      close(pidfd);
     if (memfd >= 0)
       close(memfd);
     queue_msg(&r, NULL);
     return;
   }
-  Z.w[id] = (zworker){pid, pidfd, memfd};
-  struct epoll_event ev = {EPOLLIN, {.u64 = id}};
-  epoll_ctl(Z.ep, EPOLL_CTL_ADD, pidfd, &ev);
+  Z.w[id] = (zworker){pid, pidfd, memfd, events, 0, 0, 0};
   r.pid = pid;
   queue_msg(&r, NULL);
   /* At once, not after the whole burst of SPAWNs: the supervisor gives
@@ -332,20 +399,15 @@ static void spawn(uint32_t id, int sock) {
   send_msgs();
 }
 
-static void worker_died(uint32_t id, int sweep) {
+/* The worker's tree is gone: the EXITED report, with its stderr's tail. */
+static void worker_finish(uint32_t id) {
   zworker *w = &Z.w[id];
-  /* Still unreaped, so the group id is still this worker's own. */
-  kill(-w->pid, SIGKILL);
-  if (sweep)
-    sweep_orphans();
-  siginfo_t si = {0};
-  while (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED) < 0 && errno == EINTR)
-    ;
-  wd__zmsg r = {WD__Z_EXITED, id, w->pid, -1, 0, 0};
-  if (si.si_code == CLD_EXITED)
-    r.code = si.si_status;
-  else
-    r.sig = si.si_status;
+  if (Z.cfg->cgroup[0]) { /* its tree's zombies, re-parented to us */
+    pidset s = live_workers();
+    wd__reap_exited(is_worker, &s);
+    free(s.pids);
+  }
+  wd__zmsg r = {WD__Z_EXITED, id, w->pid, w->code, w->sig, 0};
   char tail[65536];
   struct stat st;
   size_t cap = Z.cfg->stderr_tail < sizeof(tail) ? Z.cfg->stderr_tail
@@ -355,23 +417,90 @@ static void worker_died(uint32_t id, int sweep) {
     ssize_t got = pread(w->memfd, tail, n, st.st_size - (off_t)n);
     r.tail_len = got > 0 ? (uint32_t)got : 0;
   }
-  epoll_ctl(Z.ep, EPOLL_CTL_DEL, w->pidfd, NULL);
-  close(w->pidfd);
+  if (w->evfd >= 0) {
+    if (w->dying)
+      epoll_ctl(Z.ep, EPOLL_CTL_DEL, w->evfd, NULL);
+    close(w->evfd);
+  }
   close(w->memfd);
   memset(w, 0, sizeof(*w));
   queue_msg(&r, tail);
 }
 
+/* The worker has exited (its pidfd is readable) or is being shut down.
+ * Its tree dies with it: the whole cgroup at once, or (without cgroups)
+ * its group and a sweep of what was re-parented to us.  With a cgroup the
+ * report waits, without blocking anyone else's deadline, until the kernel
+ * says the cgroup is empty. */
+static void worker_died(uint32_t id, int sweep) {
+  zworker *w = &Z.w[id];
+  /* Still unreaped, so the group id is still this worker's own. */
+  kill(-w->pid, SIGKILL);
+  if (Z.cfg->cgroup[0]) {
+    char path[PATH_MAX];
+    if (worker_cgroup(id, NULL, path, sizeof(path)) == 0)
+      wd__cgroup_kill(path);
+  } else if (sweep) {
+    sweep_orphans();
+  }
+  siginfo_t si = {0};
+  while (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+    ;
+  w->code = si.si_code == CLD_EXITED ? si.si_status : -1;
+  w->sig = si.si_code == CLD_EXITED ? 0 : si.si_status;
+  epoll_ctl(Z.ep, EPOLL_CTL_DEL, w->pidfd, NULL);
+  close(w->pidfd);
+  w->pidfd = -1;
+  struct epoll_event ev = {EPOLLPRI, {.u64 = EV_EMPTY | id}};
+  if (w->evfd >= 0 && wd__cgroup_populated(w->evfd) == 1 &&
+      epoll_ctl(Z.ep, EPOLL_CTL_ADD, w->evfd, &ev) == 0) {
+    w->dying = 1;
+    if (wd__cgroup_populated(w->evfd) == 1) /* it may have emptied since */
+      return;
+  }
+  worker_finish(id);
+}
+
+/* A signal for worker id's tree, or (WD__KILL_TASK) a request to the
+ * worker to signal its task's tree and answer. */
+static void kill_worker(uint32_t id, int sig, int scope, uint32_t tag) {
+  zworker *w = &Z.w[id];
+  if (scope == WD__KILL_TASK) {
+    union sigval v = {.sival_int = (int)(WD__TAG(tag) << 8 | (uint32_t)sig)};
+    sigqueue(w->pid, WD__SIG_TASK, v); /* unreaped: the pid is the worker */
+    return;
+  }
+  /* Only a worker we have not reaped: its pgid is still its own. */
+  kill(-w->pid, sig);
+  if (sig == SIGKILL && Z.cfg->cgroup[0]) {
+    char path[PATH_MAX];
+    if (worker_cgroup(id, NULL, path, sizeof(path)) == 0)
+      wd__cgroup_kill(path);
+  } else if (sig == SIGKILL) {
+    wd__kill_children_of(w->pid);
+  } else if (sig != SIGCONT) {
+    kill(-w->pid, SIGCONT); /* a stopped task cannot act on the first */
+  }
+}
+
 static void shutdown_all(void) __attribute__((noreturn));
 
 static void shutdown_all(void) {
+  if (Z.cfg->cgroup[0]) /* every worker and task tree, at once */
+    wd__cgroup_kill(Z.cfg->cgroup);
   for (size_t i = 0; i < Z.nw; i++)
-    if (Z.w[i].pid)
+    if (Z.w[i].pid && !Z.w[i].dying)
       kill(-Z.w[i].pid, SIGKILL);
   for (size_t i = 0; i < Z.nw; i++)
-    if (Z.w[i].pid)
+    if (Z.w[i].pid && !Z.w[i].dying)
       worker_died((uint32_t)i, 0);
   wd__kill_children(NULL, NULL); /* one sweep for all of them */
+  if (Z.cfg->cgroup[0]) {
+    int ev = wd__cgroup_open(Z.cfg->cgroup, "cgroup.events", O_RDONLY);
+    if (ev >= 0)
+      wd__cgroup_wait_empty(ev, 5000);
+    wd__cgroup_remove(Z.cfg->cgroup, 2);
+  }
   _exit(0);
 }
 
@@ -409,12 +538,9 @@ static void read_ctl(void) {
     } else {
       if (fd >= 0)
         close(fd);
-      /* Only a worker we have not reaped: its pgid is still its own. */
-      if (m.type == WD__Z_KILL && m.id < Z.nw && Z.w[m.id].pid) {
-        kill(-Z.w[m.id].pid, m.sig);
-        if (m.sig == SIGKILL)
-          wd__kill_children_of(Z.w[m.id].pid);
-      }
+      if (m.type == WD__Z_KILL && m.id < Z.nw && Z.w[m.id].pid &&
+          !Z.w[m.id].dying && m.sig > 0 && m.sig < NSIG)
+        kill_worker(m.id, m.sig, m.code, (uint32_t)m.pid);
     }
   }
 }
@@ -456,7 +582,10 @@ static void zygote_main(int sock, pid_t parent) {
         shutdown_all();
       else if (k == EV_CTL && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
         read_ctl();
-      else if (k < Z.nw && Z.w[k].pid)
+      else if ((k & EV_EMPTY) && (uint32_t)k < Z.nw && Z.w[(uint32_t)k].dying) {
+        if (wd__cgroup_populated(Z.w[(uint32_t)k].evfd) != 1)
+          worker_finish((uint32_t)k);
+      } else if (k < Z.nw && Z.w[k].pid && !Z.w[k].dying)
         worker_died((uint32_t)k, 1);
     }
     flush_msgs();

@@ -1,0 +1,133 @@
+/* spawn.c -- the one place that starts a command (libuv's
+ * uv__process_child_init, in spirit).
+ *
+ * vfork(): the caller is small and the child makes only system calls before
+ * execve, so the copy of the page tables that fork() makes is saved.  vfork
+ * shares memory, not the signal table; so every signal is blocked across it
+ * -- a handler of the parent running in the child, on the parent's stack,
+ * would corrupt it -- and the child resets every disposition before it sets
+ * the mask the command is to start with.  Handled signals are reset (execve
+ * would, but a signal could come between the unblock and the execve);
+ * ignored ones stay ignored, as across any exec -- `nohup`, a shell's
+ * background job and timeout(1) rely on it -- unless the caller ignores
+ * them on its own account (reset_ignored).
+ *
+ * Failures come back through a close-on-exec pipe: before execve (the
+ * cgroup, a descriptor) the child is reaped here and the error returned;
+ * execve's own failure is the command's fate (126 or 127, as a shell says),
+ * and the caller reaps it like any other exit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/pidfd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+enum { FAILED_SETUP = 1, FAILED_EXEC };
+
+typedef struct {
+  int stage;
+  int err;
+} report;
+
+static void child(const wd__spawn_opts *o, int errpipe) __attribute__((noreturn));
+
+static void fail(int errpipe, int stage, int err, int code) __attribute__((noreturn));
+static void fail(int errpipe, int stage, int err, int code) {
+  report r = {stage, err};
+  if (write(errpipe, &r, sizeof(r)) < 0)
+    _exit(code);
+  _exit(code);
+}
+
+static void child(const wd__spawn_opts *o, int errpipe) {
+  struct sigaction dfl = {0}, cur;
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; sig++) { /* EINVAL for KILL, STOP: harmless */
+    if (sigaction(sig, NULL, &cur) != 0 || cur.sa_handler == SIG_DFL)
+      continue;
+    if (cur.sa_handler != SIG_IGN ||
+        (o->reset_ignored && sigismember(o->reset_ignored, sig) == 1))
+      sigaction(sig, &dfl, NULL);
+  }
+  /* First the cgroup: nothing the command does can then run outside it. */
+  if (o->cgroup_procs >= 0 && write(o->cgroup_procs, "0", 1) != 1)
+    fail(errpipe, FAILED_SETUP, errno, 125);
+  if (o->new_group && setpgid(0, 0) != 0)
+    fail(errpipe, FAILED_SETUP, errno, 125);
+  if (o->null_stdin) {
+    int fd = open("/dev/null", O_RDONLY);
+    if (fd < 0 || (fd != 0 && (dup2(fd, 0) < 0 || close(fd) != 0)))
+      fail(errpipe, FAILED_SETUP, errno, 125);
+  } else if (o->stdin_fd >= 0 && dup2(o->stdin_fd, 0) < 0) {
+    fail(errpipe, FAILED_SETUP, errno, 125);
+  }
+  if ((o->stdout_fd >= 0 && dup2(o->stdout_fd, 1) < 0) ||
+      (o->stderr_fd >= 0 && dup2(o->stderr_fd, 2) < 0))
+    fail(errpipe, FAILED_SETUP, errno, 125);
+  if (o->memory_limit) {
+    struct rlimit rl = {o->memory_limit, o->memory_limit};
+    if (setrlimit(RLIMIT_AS, &rl) != 0)
+      fail(errpipe, FAILED_SETUP, errno, 125);
+  }
+  if (o->cpu_limit_s) {
+    struct rlimit rl = {o->cpu_limit_s, o->cpu_limit_s + 1};
+    if (setrlimit(RLIMIT_CPU, &rl) != 0)
+      fail(errpipe, FAILED_SETUP, errno, 125);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, o->mask ? o->mask : &none, NULL);
+  execvp(o->argv[0], o->argv);
+  int e = errno;
+  fail(errpipe, FAILED_EXEC, e, e == ENOENT ? 127 : 126);
+}
+
+int wd__spawn(const wd__spawn_opts *o, pid_t *pid, int *pidfd, int *exec_errno) {
+  int px[2];
+  if (pipe2(px, O_CLOEXEC) != 0)
+    return -errno;
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  pid_t p = vfork();
+  if (p == 0)
+    child(o, px[1]);
+  int err = p < 0 ? -errno : 0;
+  close(px[1]);
+  int fd = -1;
+  if (p > 0) { /* unreaped: the pid is still this child's */
+    fd = pidfd_open(p, 0);
+    if (fd < 0)
+      err = -errno;
+  }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  report r = {0, 0};
+  ssize_t n;
+  while ((n = read(px[0], &r, sizeof(r))) < 0 && errno == EINTR)
+    ;
+  close(px[0]);
+  if (n != (ssize_t)sizeof(r))
+    r.stage = 0; /* EOF: execve succeeded and closed the pipe */
+  if (p > 0 && (err || r.stage == FAILED_SETUP)) {
+    if (r.stage == FAILED_SETUP)
+      err = -r.err;
+    kill(p, SIGKILL); /* never kill(-pid): p may not lead a group yet */
+    siginfo_t si;
+    while (waitid(P_PID, (id_t)p, &si, WEXITED) < 0 && errno == EINTR)
+      ;
+    if (fd >= 0)
+      close(fd);
+    return err ? err : -EIO;
+  }
+  if (err) /* vfork failed: nothing was made (never kill(-1)) */
+    return err;
+  *pid = p;
+  *pidfd = fd;
+  *exec_errno = r.stage == FAILED_EXEC ? r.err : 0;
+  return 0;
+}
