@@ -7,9 +7,13 @@
  * the grace); when the command ends, by itself or not, its group is killed
  * while the leader is still unreaped, and every descendant that left the
  * group (setsid, double fork) and was re-parented here is killed and
- * reaped.  warden exits only once nothing the command started is alive.
- * One command needs no pool: no zygote and no worker to fork, so running
- * under warden costs what running under timeout(1) costs. */
+ * reaped.  Where warden may make cgroups, the command also runs in a cgroup
+ * of its own (supervisor/cgroup.c): SIGKILL is cgroup.kill, which reaches
+ * whatever left the group, at once.  warden exits only once nothing the
+ * command started is alive.  (Like timeout(1), a warden exec that is itself
+ * SIGKILLed cannot clean up: its command lives on.)  One command needs no
+ * pool: no zygote and no worker to fork, so running under warden costs
+ * what running under timeout(1) costs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -178,6 +182,8 @@ int wd_cli_exec(int argc, char **argv) {
     case 'm':
       if (wd_parse_size(optarg, &memory) || memory == 0)
         return wd_cli_fail("exec", "invalid size '%s' (try 512M, 2G)", optarg);
+      if (wd_cli_check_memory("exec", optarg, memory))
+        return WD_EXIT_FAILURE;
       break;
     case 'c':
       if (wd_parse_duration(optarg, &cpu) || cpu == 0)

@@ -87,6 +87,7 @@ static struct {
   /* state */
   uv_loop_t *loop;
   wd_pool *pool;
+  const char *containment; /* the pool's: "cgroup" or "process-group" */
   job *jobs_v;
   size_t njobs, next, running, finished, failed, printed, todo;
   size_t *retry, nretry; /* jobs waiting to run again; they go first */
@@ -320,7 +321,9 @@ static void print_job(size_t i) {
       wd_json_string(stdout, o.cr.err, o.cr.err_len);
     else
       wd_json_string(stdout, r->err_tail, r->err_len);
-    printf(",\"truncated\":%s}\n", o.have_output && o.cr.truncated ? "true" : "false");
+    printf(",\"truncated\":%s,\"containment\":\"%s\"}\n",
+           o.have_output && o.cr.truncated ? "true" : "false",
+           R.containment);
     fflush(stdout);
   } else {
     if (o.have_output) {
@@ -779,6 +782,8 @@ int wd_cli_run(int argc, char **argv) {
   wd_register_builtins();
   wd_pool_options po = {.workers = (unsigned)R.jobs};
   err = wd_pool_new(R.loop, &po, &R.pool);
+  if (err == 0)
+    R.containment = wd_pool_containment(R.pool);
   if (err)
     return wd_cli_fail("run", "cannot start workers: %s", wd_strerror(err));
   uv_timer_init(R.loop, &R.delay_timer);

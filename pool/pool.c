@@ -10,9 +10,11 @@
  * only while tasks are queued or in flight, so uv_run() returns when the
  * pool has nothing to do -- an idle pool does not pin the loop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,6 +122,8 @@ void wd__pool_zygote_kill(wd_pool *p, uint32_t id, int sig, int scope,
   zsend(p, &m, -1);
 }
 
+static void take_spare(wd_pool *p, pid_t pid, int wake);
+
 static void on_zyg_msg(uv_poll_t *h, int status, int events) {
   wd_pool *p = ((wd__fdpoll *)h->data)->owner;
   char buf[WD__ZMSG_MAX];
@@ -128,16 +132,38 @@ static void on_zyg_msg(uv_poll_t *h, int status, int events) {
   if ((events & UV_WRITABLE) && !zq_flush(p))
     wd__fdpoll_set(p->zyg_ctl, UV_READABLE);
   while (p->zyg_ctl != NULL && (events & UV_READABLE)) {
-    ssize_t n = recv(p->zyg_ctl->fd, buf, sizeof(buf), MSG_DONTWAIT);
+    union {
+      char buf[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr align;
+    } u;
+    struct iovec iov = {buf, sizeof(buf)};
+    struct msghdr mh = {0};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = u.buf;
+    mh.msg_controllen = sizeof(u.buf);
+    ssize_t n = recvmsg(p->zyg_ctl->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR)
       continue;
+    int fd = -1;
+    struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      memcpy(&fd, CMSG_DATA(c), sizeof(int));
     if (n < (ssize_t)sizeof(wd__zmsg)) {
+      if (fd >= 0)
+        close(fd);
       if (n == 0)
         wd__fdpoll_set(p->zyg_ctl, 0); /* the zygote died: see its pidfd */
       return;
     }
     wd__zmsg m;
     memcpy(&m, buf, sizeof(m));
+    if (m.type == WD__Z_SPARE) {
+      take_spare(p, m.pid, fd);
+      continue;
+    }
+    if (fd >= 0)
+      close(fd);
     if (m.id >= p->nslots || sizeof(m) + m.tail_len > (size_t)n)
       continue;
     wd__slot *s = &p->slots[m.id];
@@ -151,6 +177,118 @@ static void on_zyg_msg(uv_poll_t *h, int status, int events) {
 }
 
 static void on_zyg_exit(uv_poll_t *h, int status, int events);
+
+/* ---- the spare zygote (see supervisor/zygote.c) --------------------------- */
+
+/* Reaps a spare that is ours and has exited, or is about to (its wake
+ * socket closed: it leaves at once). */
+static void drop_spare(wd_pool *p) {
+  if (p->spare_pidfd == NULL)
+    return;
+  if (p->spare_wake >= 0)
+    close(p->spare_wake);
+  p->spare_wake = -1;
+  /* By pid: libuv made the pidfd non-blocking.  Our child, unreaped. */
+  siginfo_t si;
+  while (waitid(P_PID, (id_t)p->spare_pid, &si, WEXITED) < 0 && errno == EINTR)
+    ;
+  wd__fdpoll_close(p->spare_pidfd);
+  p->spare_pidfd = NULL;
+}
+
+/* The spare died before it was needed (a command can kill it): a new one
+ * is asked of the zygote. */
+static void on_spare_exit(uv_poll_t *h, int status, int events) {
+  wd_pool *p = ((wd__fdpoll *)h->data)->owner;
+  (void)status, (void)events;
+  drop_spare(p);
+  if (!p->closing && p->zyg_ctl)
+    wd__pool_zygote_send(p, WD__Z_SPARE, 0, 0, -1);
+}
+
+static void take_spare(wd_pool *p, pid_t pid, int wake) {
+  int pidfd = pid > 0 ? pidfd_open(pid, 0) : -1; /* our child, unreaped */
+  if (pidfd >= 0)
+    fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  wd__fdpoll *fp = pidfd >= 0 && wake >= 0 && p->spare_pidfd == NULL && !p->closing
+                       ? wd__fdpoll_open(p->loop, pidfd, on_spare_exit, p, UV_READABLE)
+                       : NULL;
+  if (fp == NULL) { /* not wanted: its wake socket closes, it leaves */
+    if (wake >= 0)
+      close(wake);
+    siginfo_t si;
+    if (pidfd >= 0) {
+      while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+        ;
+      close(pidfd);
+    }
+    return;
+  }
+  p->spare_pidfd = fp;
+  p->spare_wake = wake;
+  p->spare_pid = pid;
+}
+
+/* The zygote is dead: what it still had to say is in its socket.  A spare
+ * it offered there is our child: taken (or, when closing, reaped) -- never
+ * left to exit unreaped when the socket, and its wake end, go. */
+static void take_last_spare(wd_pool *p) {
+  for (;;) {
+    wd__zmsg m;
+    union {
+      char buf[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr align;
+    } u;
+    struct iovec iov = {&m, sizeof(m)};
+    struct msghdr mh = {0};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = u.buf;
+    mh.msg_controllen = sizeof(u.buf);
+    ssize_t n = recvmsg(p->zyg_ctl->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+    int fd = -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    if (n >= (ssize_t)sizeof(m) && m.type == WD__Z_SPARE)
+      take_spare(p, m.pid, fd);
+    else if (fd >= 0)
+      close(fd);
+  }
+}
+
+/* The zygote is dead: its spare carries on, with a new control socket.
+ * Returns 0, or a negative errno when there is no spare to wake. */
+static int wake_spare(wd_pool *p) {
+  int sv[2];
+  if (p->spare_pidfd == NULL)
+    return -ESRCH;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    return -errno;
+  wd__zmsg m = {WD__Z_SPARE, 0, 0, 0, 0, 0};
+  int err = wd__zygote_send(p->spare_wake, &m, sv[1]);
+  close(sv[1]);
+  if (err) {
+    close(sv[0]);
+    return err;
+  }
+  close(p->spare_wake);
+  p->spare_wake = -1;
+  p->zyg.pid = p->spare_pid;
+  p->zyg.pidfd = p->spare_pidfd->fd;
+  p->zyg.fd = sv[0];
+  p->zyg_pidfd = p->spare_pidfd; /* from now on, the zygote's pidfd */
+  p->spare_pidfd = NULL;
+  uv_poll_start(&p->zyg_pidfd->h, UV_READABLE, on_zyg_exit);
+  p->zyg_ctl = wd__fdpoll_open(p->loop, sv[0], on_zyg_msg, p, UV_READABLE);
+  if (p->zyg_ctl == NULL)
+    abort(); /* out of memory right after the zygote died: nothing sane */
+  return 0;
+}
 
 static int zygote_open(wd_pool *p) {
   int err = wd__zygote_start(&p->cfg, &p->zyg);
@@ -166,12 +304,26 @@ static int zygote_open(wd_pool *p) {
 
 static void finish_close(wd_pool *p);
 
+/* Every task tree of the pool dies, and is dead, before any task resolves:
+ * cgroup.kill of the pool's cgroup, then a wait for the kernel to say it is
+ * empty.  The wait blocks the loop, bounded: it is on the path of a zygote
+ * killed from outside only, and SIGKILLed processes are gone within
+ * milliseconds. */
+static void kill_trees(wd_pool *p) {
+  wd__cgroup_kill(p->cfg.cgroup);
+  int ev = wd__cgroup_open(p->cfg.cgroup, "cgroup.events", O_RDONLY);
+  if (ev >= 0) {
+    wd__cgroup_wait_empty(ev, 1000);
+    close(ev);
+  }
+}
+
 /* The zygote exited: expected when the pool closes (it kills and reaps
  * every worker first, then leaves), otherwise it was killed from outside --
  * its workers died with it (PR_SET_PDEATHSIG), but what their tasks
  * started did not: with cgroups, the pool's cgroup.kill ends every tree
- * here, at once, before any task resolves.  Then a new zygote is forked
- * (from inside a loop callback: see warden.h on why that is safe). */
+ * here, at once, before any task resolves.  Then the spare takes over; no
+ * process is forked here, from a running loop (see zygote.c). */
 static void on_zyg_exit(uv_poll_t *h, int status, int events) {
   wd_pool *p = ((wd__fdpoll *)h->data)->owner;
   (void)status;
@@ -183,17 +335,18 @@ static void on_zyg_exit(uv_poll_t *h, int status, int events) {
   wd__fdpoll_close(p->zyg_pidfd);
   p->zyg_pidfd = NULL;
   if (p->zyg_ctl) {
+    take_last_spare(p);
     wd__fdpoll_close(p->zyg_ctl);
     p->zyg_ctl = NULL;
   }
   zq_drop(p);
   if (p->cfg.cgroup[0])
-    wd__cgroup_kill(p->cfg.cgroup);
+    kill_trees(p);
   if (p->closing) {
     finish_close(p);
     return;
   }
-  int err = zygote_open(p);
+  int err = wake_spare(p);
   for (unsigned i = 0; i < p->nslots; i++) {
     wd__slot *s = &p->slots[i];
     if (s->state == S_DOWN)
@@ -375,6 +528,7 @@ int wd_pool_new(uv_loop_t *loop, const wd_pool_options *opts, wd_pool **out) {
   p->slots = slots;
   p->nslots = o.workers;
   p->njobs = wd__job_count();
+  p->spare_wake = -1;
   pool_cgroup(p);
   int err = zygote_open(p);
   if (err) {
@@ -437,6 +591,7 @@ static void on_handle_closed(uv_handle_t *h) {
 /* The zygote is reaped, so every worker and its tree is too: what is
  * still in flight can resolve, and the handles can go. */
 static void finish_close(wd_pool *p) {
+  drop_spare(p);
   if (p->cfg.cgroup[0]) /* the zygote removes it; not if it was killed */
     wd__cgroup_remove(p->cfg.cgroup, 2);
   for (unsigned i = 0; i < p->nslots; i++) {
@@ -473,10 +628,12 @@ void wd_pool_close(wd_pool *p, void (*cb)(void *data), void *data) {
     wd__slot_close(&p->slots[i]);
   }
   /* EOF on its socket: the zygote kills every worker tree, reaps it all,
-   * and exits; its pidfd then brings us to finish_close(). */
+   * and exits; its pidfd then brings us to finish_close().  Only our
+   * writing half closes: a spare it offered meanwhile is still read, and
+   * reaped (on_zyg_exit). */
   if (p->zyg_ctl) {
-    wd__fdpoll_close(p->zyg_ctl);
-    p->zyg_ctl = NULL;
+    shutdown(p->zyg_ctl->fd, SHUT_WR);
+    wd__fdpoll_set(p->zyg_ctl, 0);
   }
   zq_drop(p);
   if (p->zyg_pidfd)

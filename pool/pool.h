@@ -107,6 +107,9 @@ struct wd_pool {
   wd__zygote zyg;
   wd__fdpoll *zyg_ctl;   /* the control socket */
   wd__fdpoll *zyg_pidfd; /* the zygote's own exit */
+  wd__fdpoll *spare_pidfd; /* the spare zygote's exit, or NULL */
+  int spare_wake;          /* its wake socket, or -1 */
+  pid_t spare_pid;
   wd__buf zq;            /* messages (and fds) waiting for the socket */
   uv_prepare_t prepare; /* dispatches before the loop blocks; keeps the loop
                            alive (ref'd) while tasks are outstanding */

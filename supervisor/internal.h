@@ -142,7 +142,9 @@ enum {
                        (code WD__KILL_TASK) to its task only; pid = tag */
   WD__Z_SPAWNED,    /* zyg -> sup: worker `id` is `pid` */
   WD__Z_SPAWN_FAIL, /* zyg -> sup: fork failed with -`code` */
-  WD__Z_EXITED      /* zyg -> sup: worker `id` and its tree are reaped */
+  WD__Z_EXITED,     /* zyg -> sup: worker `id` and its tree are reaped */
+  WD__Z_SPARE       /* zyg -> sup: a spare zygote `pid`, our child, with
+                       its wake socket as SCM_RIGHTS; sup -> zyg: make one */
 };
 
 typedef struct {
@@ -186,8 +188,6 @@ int wd__zygote_send(int fd, const wd__zmsg *m, int passfd);
 /* Fixed descriptors in a worker. */
 #define WD__FD_SOCK 3   /* tasks in, results out (close-on-exec) */
 #define WD__FD_STDERR 4 /* the supervisor's own stderr (close-on-exec) */
-#define WD__FD_TASK_PROCS 5 /* the task cgroup's cgroup.procs, if any */
-#define WD__FD_TASK_KILL 6  /* the task cgroup's cgroup.kill, if any */
 
 /* What a guardian job (one that runs the task in child processes, like the
  * command job) uses from its worker: */
@@ -202,6 +202,10 @@ const sigset_t *wd__task_waitmask(void);
 /* Kills the whole tree of the current task (cgroup.kill of the task
  * cgroup), or does nothing and returns -ENOTSUP without one. */
 int wd__task_kill_tree(void);
+
+/* The task cgroup's cgroup.procs and cgroup.kill, open in the worker (-1,
+ * -1 without cgroups); set before wd__worker_main. */
+void wd__worker_task_cgroup(int procs, int kill);
 
 /* The worker's main loop; returns when the supervisor closes the socket. */
 void wd__worker_main(const wd__worker_cfg *cfg) __attribute__((noreturn));

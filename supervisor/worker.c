@@ -71,7 +71,12 @@ static void arm_cpu_limit(uint64_t limit_s) {
  * wait.  The tag drops a request meant for a task that has already ended. */
 static volatile sig_atomic_t task_tag = -1, task_sig;
 static sigset_t waitmask;
-static int have_task_cgroup;
+static int task_procs = -1, task_kill = -1;
+
+void wd__worker_task_cgroup(int procs, int kill) {
+  task_procs = procs;
+  task_kill = kill;
+}
 
 static void on_task_signal(int sig, siginfo_t *si, void *uc) {
   (void)sig, (void)uc;
@@ -89,14 +94,13 @@ int wd__task_signal(void) {
 
 const sigset_t *wd__task_waitmask(void) { return &waitmask; }
 
-int wd__task_procs_fd(void) { return have_task_cgroup ? WD__FD_TASK_PROCS : -1; }
+int wd__task_procs_fd(void) { return task_procs; }
 
 int wd__task_kill_tree(void) {
-  return have_task_cgroup ? wd__cgroup_kill_fd(WD__FD_TASK_KILL) : -ENOTSUP;
+  return task_kill >= 0 ? wd__cgroup_kill_fd(task_kill) : -ENOTSUP;
 }
 
 static void task_signals_init(void) {
-  have_task_cgroup = fcntl(WD__FD_TASK_KILL, F_GETFD) >= 0;
   struct sigaction sa = {0};
   sa.sa_sigaction = on_task_signal;
   sa.sa_flags = SA_SIGINFO;

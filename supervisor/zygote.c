@@ -19,6 +19,8 @@
  * readable (and its socket hang up), kills every worker tree and exits. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,7 +53,8 @@ typedef struct {
 
 /* fds that libuv's pthread_atfork child handler created in the zygote (see
  * find_atfork_fds).  Kept open in the zygote and every worker. */
-#define MAX_RESERVED 4
+#define MAX_RESERVED 6 /* 4, and two more: a worker's task cgroup files,
+                          a spare's wake socket and supervisor pidfd */
 #define SCAN_FDS 256
 
 typedef struct {
@@ -67,6 +71,7 @@ static struct {
   zworker *w; /* indexed by the supervisor's worker id */
   size_t nw;
   wd__buf outq; /* EXITED/SPAWNED messages not yet sent: [u32 len][msg] */
+  int ppfd;     /* the supervisor's pidfd */
 } Z;
 
 /* ---- supervisor side ---------------------------------------------------- */
@@ -117,7 +122,7 @@ static void snapshot_fds(fdid *ids) {
  * supervisor did not have -- and keeps those numbers occupied, in itself
  * and in every worker: the handler then only ever closes its own pipe. */
 static void find_atfork_fds(int sock) {
-  for (int fd = CTL_FD; fd < SCAN_FDS && Z.nreserved < MAX_RESERVED; fd++) {
+  for (int fd = CTL_FD; fd < SCAN_FDS && Z.nreserved < MAX_RESERVED - 2; fd++) {
     struct stat st;
     if (fd == sock || fstat(fd, &st) != 0)
       continue;
@@ -298,11 +303,11 @@ static void worker_child(int sock, int memfd, pid_t zygote, const int task[2]) {
   if (getppid() != zygote) /* the zygote died before prctl took effect */
     _exit(1);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  /* Lift the descriptors out of the way (above every fixed number, and
-   * no higher: a low RLIMIT_NOFILE must still fit), then put them in
-   * place: fd 2 the stderr memfd, 3 the socket, 4 the supervisor's
-   * stderr, 5 and 6 the task cgroup's procs and kill files. */
-  const int lift = WD__FD_TASK_KILL + 1;
+  /* Lift the descriptors out of the way (no higher than needed: a low
+   * RLIMIT_NOFILE must still fit), then put them in place: fd 2 the
+   * stderr memfd, 3 the socket, 4 the supervisor's stderr.  The task
+   * cgroup's files stay where they land, spared like the reserved fds. */
+  const int lift = WD__FD_STDERR + 1;
   int s = fcntl(sock, F_DUPFD_CLOEXEC, lift);
   int m = fcntl(memfd, F_DUPFD_CLOEXEC, lift);
   int e = fcntl(2, F_DUPFD_CLOEXEC, lift);
@@ -310,11 +315,14 @@ static void worker_child(int sock, int memfd, pid_t zygote, const int task[2]) {
   int tk = task[1] >= 0 ? fcntl(task[1], F_DUPFD_CLOEXEC, lift) : -1;
   if (s < 0 || m < 0 || e < 0 || (task[0] >= 0 && (tp < 0 || tk < 0)) ||
       dup2(m, 2) < 0 || dup3(s, WD__FD_SOCK, O_CLOEXEC) < 0 ||
-      dup3(e, WD__FD_STDERR, O_CLOEXEC) < 0 ||
-      (tp >= 0 && (dup3(tp, WD__FD_TASK_PROCS, O_CLOEXEC) < 0 ||
-                   dup3(tk, WD__FD_TASK_KILL, O_CLOEXEC) < 0)))
+      dup3(e, WD__FD_STDERR, O_CLOEXEC) < 0)
     _exit(1);
-  close_from(tp >= 0 ? WD__FD_TASK_KILL + 1 : WD__FD_STDERR + 1);
+  if (tp >= 0) {
+    Z.reserved[Z.nreserved++] = tp;
+    Z.reserved[Z.nreserved++] = tk;
+  }
+  close_from(WD__FD_STDERR + 1);
+  wd__worker_task_cgroup(tp, tk);
 #ifndef __SANITIZE_ADDRESS__ /* ASan's shadow memory cannot live under one */
   if (Z.cfg->memory_limit) {
     struct rlimit rl = {Z.cfg->memory_limit, Z.cfg->memory_limit};
@@ -504,6 +512,8 @@ static void shutdown_all(void) {
   _exit(0);
 }
 
+static void offer_spare(void);
+
 static void read_ctl(void) {
   for (;;) {
     wd__zmsg m;
@@ -535,6 +545,10 @@ static void read_ctl(void) {
     }
     if (m.type == WD__Z_SPAWN && fd >= 0) {
       spawn(m.id, fd);
+    } else if (m.type == WD__Z_SPARE) {
+      if (fd >= 0)
+        close(fd);
+      offer_spare(); /* the supervisor lost the last one */
     } else {
       if (fd >= 0)
         close(fd);
@@ -543,6 +557,90 @@ static void read_ctl(void) {
         kill_worker(m.id, m.sig, m.code, (uint32_t)m.pid);
     }
   }
+}
+
+/* ---- the spare ---------------------------------------------------------
+ *
+ * A zygote killed from outside must be replaced, and the supervisor may not
+ * fork a new one: by then its loop runs and other threads may hold locks a
+ * child would inherit held (the test that kills the zygote while the uv
+ * threadpool allocates hung a re-forked zygote for good).  So each zygote
+ * keeps a spare: a copy of itself -- a clean, single-threaded process --
+ * made with CLONE_PARENT, so that it is the supervisor's own child, as the
+ * zygote is.  The spare waits on its wake socket; the supervisor hands it a
+ * new control socket when the zygote dies, and it carries on as the zygote
+ * (and makes its own spare).  It leaves when the wake socket closes or the
+ * supervisor dies. */
+
+static void zygote_run(void) __attribute__((noreturn));
+
+static void spare_main(int wake) __attribute__((noreturn));
+
+static void spare_main(int wake) {
+  /* Nothing of the zygote's but what every zygote keeps: its control
+   * socket must close with it, or the supervisor would miss its death. */
+  Z.reserved[Z.nreserved] = wake;
+  Z.reserved[Z.nreserved + 1] = Z.ppfd;
+  Z.nreserved += 2;
+  close_from(CTL_FD);
+  Z.nreserved -= 2;
+  free(Z.w);
+  Z.w = NULL;
+  Z.nw = 0;
+  Z.outq = (wd__buf){0};
+  struct pollfd p[2] = {{wake, POLLIN, 0}, {Z.ppfd, POLLIN, 0}};
+  while (poll(p, 2, -1) < 0)
+    ;
+  if (p[1].revents) /* the supervisor is gone */
+    _exit(0);
+  wd__zmsg m;
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct iovec iov = {&m, sizeof(m)};
+  struct msghdr mh = {0};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = u.buf;
+  mh.msg_controllen = sizeof(u.buf);
+  int ctl = -1;
+  if (recvmsg(wake, &mh, MSG_CMSG_CLOEXEC) > 0) {
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      memcpy(&ctl, CMSG_DATA(c), sizeof(int));
+  }
+  if (ctl < 0) /* EOF: the pool closed */
+    _exit(0);
+  close(wake);
+  if (ctl != CTL_FD) { /* fd 3 is free (closed above): it usually lands there */
+    if (dup3(ctl, CTL_FD, O_CLOEXEC) < 0)
+      _exit(1);
+    close(ctl);
+  }
+  setpgid(0, 0);
+  prctl(PR_SET_CHILD_SUBREAPER, 1); /* not inherited */
+  zygote_run();
+}
+
+/* Makes a spare and sends the supervisor its pid and wake socket (SPARE).
+ * Without one, a zygote killed from outside ends the pool. */
+static void offer_spare(void) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    return;
+  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
+  if (pid == 0) {
+    close(sv[0]);
+    spare_main(sv[1]);
+  }
+  close(sv[1]);
+  if (pid > 0) {
+    wd__zmsg m = {WD__Z_SPARE, 0, pid, 0, 0, 0};
+    if (wd__zygote_send(CTL_FD, &m, sv[0]) != 0)
+      kill(pid, SIGKILL); /* the supervisor, its parent, reaps it */
+  }
+  close(sv[0]);
 }
 
 static void zygote_main(int sock, pid_t parent) {
@@ -559,20 +657,25 @@ static void zygote_main(int sock, pid_t parent) {
     if (fcntl(fd, F_GETFD) < 0 || fd == sock)
       if (fd != open("/dev/null", O_RDWR))
         _exit(1);
-  int ppfd = pidfd_open(parent, 0);
-  if (ppfd < 0 || getppid() != parent)
+  Z.ppfd = pidfd_open(parent, 0);
+  if (Z.ppfd < 0 || getppid() != parent)
     _exit(0); /* the supervisor is already gone */
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max; /* two fds per worker, thousands of them */
     setrlimit(RLIMIT_NOFILE, &rl);
   }
+  zygote_run();
+}
+
+static void zygote_run(void) {
   Z.ep = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event ev = {EPOLLIN, {.u64 = EV_CTL}};
   struct epoll_event pev = {EPOLLIN, {.u64 = EV_PARENT}};
   if (Z.ep < 0 || epoll_ctl(Z.ep, EPOLL_CTL_ADD, CTL_FD, &ev) != 0 ||
-      epoll_ctl(Z.ep, EPOLL_CTL_ADD, ppfd, &pev) != 0)
+      epoll_ctl(Z.ep, EPOLL_CTL_ADD, Z.ppfd, &pev) != 0)
     _exit(1);
+  offer_spare();
   for (;;) {
     struct epoll_event evs[64];
     int n = epoll_wait(Z.ep, evs, 64, -1);

@@ -662,7 +662,7 @@ START_TEST(bad_input_every_option) {
       {"resize -w", "warden resize: option requires an argument -- 'w'"},
       {"resize in", "missing -o OUTDIR"},
       {"resize -o out", "no input"},
-      {"resize /etc/passwd/x -o out", "/etc/passwd/x"},
+      {"exec -m 1K -- true", "memory limit '1K' is below the minimum of 1M"},
       {"resize in -o afile", "afile: not a directory"},
       {"resize --joblog /etc/passwd/x in -o out", "joblog /etc/passwd/x"},
   };
