@@ -97,23 +97,38 @@ static void zq_drop(wd_pool *p) {
   p->zq.off = p->zq.len = 0;
 }
 
-static void zsend(wd_pool *p, const wd__zmsg *m, int fd) {
+static int zsend(wd_pool *p, const wd__zmsg *m, int fd) {
   zout o = {*m, fd};
-  if (p->zyg_ctl == NULL || wd__buf_reserve(&p->zq, sizeof(o)) != 0) {
+  if (p->zyg_ctl == NULL) {
     if (fd >= 0)
       close(fd);
-    return;
+    return 0; /* the zygote is gone: its death is reported next */
+  }
+  if (wd__buf_reserve(&p->zq, sizeof(o)) != 0) {
+    /* No room to queue it.  Sent at once if nothing waits before it; else
+     * a SPAWN fails (and is tried again), but a KILL that cannot go out is
+     * a deadline nobody enforces: better to die -- the zygote sees it and
+     * kills every tree -- than to break that promise quietly. */
+    int err = p->zq.off == p->zq.len ? wd__zygote_send(p->zyg_ctl->fd, m, fd) : -EAGAIN;
+    if (fd >= 0)
+      close(fd);
+    if (err == 0)
+      return 0;
+    if (m->type == WD__Z_KILL)
+      abort();
+    return UV_ENOMEM;
   }
   memcpy(p->zq.p + p->zq.len, &o, sizeof(o));
   p->zq.len += sizeof(o);
   if (zq_flush(p))
     wd__fdpoll_set(p->zyg_ctl, UV_READABLE | UV_WRITABLE);
+  return 0;
 }
 
-void wd__pool_zygote_send(wd_pool *p, uint32_t type, uint32_t id, int sig,
-                          int fd) {
+int wd__pool_zygote_send(wd_pool *p, uint32_t type, uint32_t id, int sig,
+                         int fd) {
   wd__zmsg m = {type, id, 0, 0, sig, 0};
-  zsend(p, &m, fd);
+  return zsend(p, &m, fd);
 }
 
 void wd__pool_zygote_kill(wd_pool *p, uint32_t id, int sig, int scope,

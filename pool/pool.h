@@ -66,7 +66,7 @@ typedef enum { S_DOWN, S_STARTING, S_READY, S_DRAINING, S_KILLING, S_CUTTING, S_
 typedef enum { E_SPAWN, E_SPAWNED, E_SPAWN_FAIL, E_RETIRE, E_KILL, E_EXITED, E_CUT, E_ANSWERED, E__N } wd__sevent;
 
 /* Why a worker is being killed: decides how its running task resolves. */
-typedef enum { R_NONE, R_TIMEOUT, R_CANCEL, R_SHUTDOWN, R_PROTO } wd__reason;
+typedef enum { R_NONE, R_TIMEOUT, R_CANCEL, R_SHUTDOWN, R_PROTO, R_NOMEM } wd__reason;
 
 /* A descriptor watched by a heap-allocated uv_poll_t: closing it must not
  * wait for the pool, and a new worker process needs a new handle. */
@@ -148,9 +148,10 @@ void wd__pool_avail(wd_pool *p, wd__slot *s);
 void wd__pool_requeue_front(wd_pool *p, wd_future *t);
 void wd__pool_task_done(wd_pool *p, wd_future *t);
 /* Queues a message to the zygote; `fd` (if >= 0) is passed along and is
- * the pool's to close from then on. */
-void wd__pool_zygote_send(wd_pool *p, uint32_t type, uint32_t id, int sig,
-                          int fd);
+ * the pool's to close from then on.  0, or UV_ENOMEM when it could be
+ * neither queued nor sent (a KILL never fails: see pool.c). */
+int wd__pool_zygote_send(wd_pool *p, uint32_t type, uint32_t id, int sig,
+                         int fd);
 /* A KILL for worker id: scope WD__KILL_WORKER (its whole tree) or
  * WD__KILL_TASK (the worker signals the task whose tag this is). */
 void wd__pool_zygote_kill(wd_pool *p, uint32_t id, int sig, int scope,

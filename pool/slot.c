@@ -118,7 +118,8 @@ static void spawn(wd__slot *s) {
     return;
   }
   wd__slot_event(s, E_SPAWN);
-  wd__pool_zygote_send(p, WD__Z_SPAWN, s->id, 0, sv[1]); /* takes sv[1] */
+  if (wd__pool_zygote_send(p, WD__Z_SPAWN, s->id, 0, sv[1]) != 0) /* takes sv[1] */
+    wd__slot_on_spawn_fail(s, UV_ENOMEM); /* backs off, then again */
 }
 
 void wd__slot_on_spawned(wd__slot *s, pid_t pid) {
@@ -289,8 +290,13 @@ static void read_results(wd__slot *s) {
   uv_update_time(s->pool->loop);
   while (s->conn && (s->state == S_READY || s->state == S_DRAINING ||
                      s->state == S_CUTTING)) {
-    if (wd__buf_reserve(&s->ibuf, 65536) != 0)
+    if (wd__buf_reserve(&s->ibuf, 65536) != 0) {
+      /* Returning would only bring us back at once (the socket is still
+       * readable): a spin for as long as memory is short.  The running
+       * task fails and says why. */
+      wd__slot_kill(s, R_NOMEM, SIGKILL);
       return;
+    }
     ssize_t n = recv(s->conn->fd, s->ibuf.p + s->ibuf.len,
                      s->ibuf.cap - s->ibuf.len, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR)
@@ -426,11 +432,15 @@ void wd__slot_on_exited(wd__slot *s, const wd__zmsg *m, const char *tail) {
   if (t != NULL) {
     wd_status st = why == R_TIMEOUT                      ? WD_TIMEOUT
                    : why == R_CANCEL || why == R_SHUTDOWN ? WD_CANCELLED
+                   : why == R_NOMEM                       ? WD_ERROR
                    : m->sig || why == R_PROTO             ? WD_CRASHED
                                                          : WD_EXITED;
     if (should_retry(t, st))
       wd__pool_requeue_front(p, t);
-    else {
+    else if (why == R_NOMEM) {
+      wd__task_fail(t, WD_ERROR, UV_ENOMEM, 0, NULL, 0);
+      wd__pool_task_done(p, t);
+    } else {
       wd__task_fail(t, st, m->code, m->sig, tail, m->tail_len);
       wd__pool_task_done(p, t);
     }
