@@ -147,23 +147,8 @@ static void on_zyg_msg(uv_poll_t *h, int status, int events) {
   if ((events & UV_WRITABLE) && !zq_flush(p))
     wd__fdpoll_set(p->zyg_ctl, UV_READABLE);
   while (p->zyg_ctl != NULL && (events & UV_READABLE)) {
-    union {
-      char buf[CMSG_SPACE(sizeof(int))];
-      struct cmsghdr align;
-    } u;
-    struct iovec iov = {buf, sizeof(buf)};
-    struct msghdr mh = {0};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = u.buf;
-    mh.msg_controllen = sizeof(u.buf);
-    ssize_t n = recvmsg(p->zyg_ctl->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (n < 0 && errno == EINTR)
-      continue;
-    int fd = -1;
-    struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-      memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    int fd;
+    ssize_t n = wd__zygote_recv(p->zyg_ctl->fd, buf, sizeof(buf), MSG_DONTWAIT, &fd);
     if (n < (ssize_t)sizeof(wd__zmsg)) {
       if (fd >= 0)
         close(fd);
@@ -249,26 +234,13 @@ static void take_spare(wd_pool *p, pid_t pid, int wake) {
  * left to exit unreaped when the socket, and its wake end, go. */
 static void take_last_spare(wd_pool *p) {
   for (;;) {
+    char buf[WD__ZMSG_MAX];
     wd__zmsg m;
-    union {
-      char buf[CMSG_SPACE(sizeof(int))];
-      struct cmsghdr align;
-    } u;
-    struct iovec iov = {&m, sizeof(m)};
-    struct msghdr mh = {0};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = u.buf;
-    mh.msg_controllen = sizeof(u.buf);
-    ssize_t n = recvmsg(p->zyg_ctl->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (n < 0 && errno == EINTR)
-      continue;
+    int fd;
+    ssize_t n = wd__zygote_recv(p->zyg_ctl->fd, buf, sizeof(buf), MSG_DONTWAIT, &fd);
     if (n <= 0)
       return;
-    int fd = -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-      memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    memcpy(&m, buf, sizeof(m) < (size_t)n ? sizeof(m) : (size_t)n);
     if (n >= (ssize_t)sizeof(m) && m.type == WD__Z_SPARE)
       take_spare(p, m.pid, fd);
     else if (fd >= 0)

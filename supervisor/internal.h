@@ -182,6 +182,10 @@ int wd__zygote_start(const wd__worker_cfg *cfg, wd__zygote *z);
 
 /* Sends a message (and fd, if >= 0) to the zygote.  0 or negative errno. */
 int wd__zygote_send(int fd, const wd__zmsg *m, int passfd);
+/* Receives one message into buf and the fd passed with it, if any, into
+ * *passfd (close-on-exec; -1 without one).  Its size, 0 at EOF, or a
+ * negative errno. */
+ssize_t wd__zygote_recv(int fd, void *buf, size_t n, int flags, int *passfd);
 
 /* ---- the worker (supervisor/worker.c) ---------------------------------- */
 

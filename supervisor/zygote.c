@@ -104,6 +104,27 @@ int wd__zygote_send(int fd, const wd__zmsg *m, int passfd) {
   }
 }
 
+ssize_t wd__zygote_recv(int fd, void *buf, size_t n, int flags, int *passfd) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct iovec iov = {buf, n};
+  struct msghdr mh = {0};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = u.buf;
+  mh.msg_controllen = sizeof(u.buf);
+  *passfd = -1;
+  ssize_t r;
+  while ((r = recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+    ;
+  struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+    memcpy(passfd, CMSG_DATA(c), sizeof(int));
+  return r < 0 ? -errno : r;
+}
+
 static void zygote_main(int sock, pid_t parent) __attribute__((noreturn));
 
 static void snapshot_fds(fdid *ids) {
@@ -517,27 +538,12 @@ static void offer_spare(void);
 static void read_ctl(void) {
   for (;;) {
     wd__zmsg m;
-    union {
-      char buf[CMSG_SPACE(sizeof(int))];
-      struct cmsghdr align;
-    } u;
-    struct iovec iov = {&m, sizeof(m)};
-    struct msghdr mh = {0};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = u.buf;
-    mh.msg_controllen = sizeof(u.buf);
-    ssize_t n = recvmsg(CTL_FD, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    int fd;
+    ssize_t n = wd__zygote_recv(CTL_FD, &m, sizeof(m), MSG_DONTWAIT, &fd);
+    if (n == -EAGAIN || n == -EWOULDBLOCK)
       return;
     if (n <= 0)
       shutdown_all(); /* EOF: the pool closed, or the supervisor died */
-    int fd = -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-      memcpy(&fd, CMSG_DATA(c), sizeof(int));
     if ((size_t)n != sizeof(m)) {
       if (fd >= 0)
         close(fd);
@@ -594,22 +600,8 @@ static void spare_main(int wake) {
   if (p[1].revents) /* the supervisor is gone */
     _exit(0);
   wd__zmsg m;
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  struct iovec iov = {&m, sizeof(m)};
-  struct msghdr mh = {0};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = u.buf;
-  mh.msg_controllen = sizeof(u.buf);
-  int ctl = -1;
-  if (recvmsg(wake, &mh, MSG_CMSG_CLOEXEC) > 0) {
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-      memcpy(&ctl, CMSG_DATA(c), sizeof(int));
-  }
+  int ctl;
+  wd__zygote_recv(wake, &m, sizeof(m), 0, &ctl);
   if (ctl < 0) /* EOF: the pool closed */
     _exit(0);
   close(wake);
