@@ -525,6 +525,8 @@ int wd_pool_new(uv_loop_t *loop, const wd_pool_options *opts, wd_pool **out) {
     free(p);
     return err;
   }
+  /* uv_prepare_init and uv_timer_init only fill in a struct, and
+   * uv_prepare_start fails only without a callback: none can fail here. */
   uv_prepare_init(loop, &p->prepare);
   p->prepare.data = p;
   uv_prepare_start(&p->prepare, on_prepare);

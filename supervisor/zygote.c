@@ -245,7 +245,8 @@ static void flush_msgs(void) {
   struct epoll_event ev = {EPOLLIN, {.u64 = EV_CTL}};
   if (Z.outq.off < Z.outq.len)
     ev.events |= EPOLLOUT;
-  epoll_ctl(Z.ep, EPOLL_CTL_MOD, CTL_FD, &ev);
+  if (epoll_ctl(Z.ep, EPOLL_CTL_MOD, CTL_FD, &ev) != 0)
+    _exit(70); /* could never send again: the supervisor's spare takes over */
 }
 
 static int cmp_pid(const void *a, const void *b) {
@@ -481,11 +482,14 @@ static void worker_died(uint32_t id, int sweep) {
   close(w->pidfd);
   w->pidfd = -1;
   struct epoll_event ev = {EPOLLPRI, {.u64 = EV_EMPTY | id}};
-  if (w->evfd >= 0 && wd__cgroup_populated(w->evfd) == 1 &&
-      epoll_ctl(Z.ep, EPOLL_CTL_ADD, w->evfd, &ev) == 0) {
-    w->dying = 1;
-    if (wd__cgroup_populated(w->evfd) == 1) /* it may have emptied since */
-      return;
+  if (w->evfd >= 0 && wd__cgroup_populated(w->evfd) == 1) {
+    if (epoll_ctl(Z.ep, EPOLL_CTL_ADD, w->evfd, &ev) != 0) {
+      wd__cgroup_wait_empty(w->evfd, 1000); /* cannot watch it: wait here */
+    } else {
+      w->dying = 1;
+      if (wd__cgroup_populated(w->evfd) == 1) /* it may have emptied since */
+        return;
+    }
   }
   worker_finish(id);
 }
