@@ -10,8 +10,9 @@
  * reaped.  Where warden may make cgroups, the command also runs in a cgroup
  * of its own (supervisor/cgroup.c): SIGKILL is cgroup.kill, which reaches
  * whatever left the group, at once.  warden exits only once nothing the
- * command started is alive.  (Like timeout(1), a warden exec that is itself
- * SIGKILLed cannot clean up: its command lives on.)  One command needs no
+ * command started is alive.  (A warden exec that is itself SIGKILLed -- by
+ * the command, say -- cannot clean up: the command dies with it, by
+ * PR_SET_PDEATHSIG, but what the command started lives on.)  One command needs no
  * pool: no zygote and no worker to fork, so running under warden costs
  * what running under timeout(1) costs. */
 #include <errno.h>
@@ -123,6 +124,7 @@ static int make_cgroup(guard *g) {
   g->cgroup[0] = '\0';
   if (wd__cgroup_self(self, sizeof(self)) != 0)
     return -1;
+  wd__cgroup_sweep_stale(self);
   snprintf(name, sizeof(name), "warden.%d.exec", (int)getpid());
   if (wd__cgroup_make(self, name, g->cgroup, sizeof(g->cgroup)) != 0) {
     g->cgroup[0] = '\0';
@@ -221,7 +223,7 @@ int wd_cli_exec(int argc, char **argv) {
   sigprocmask(SIG_SETMASK, NULL, &mask);
   int procs = make_cgroup(&g);
   wd__spawn_opts so = {argv + optind, -1, -1, -1, 0, 1, procs, memory,
-                       (cpu + 999) / 1000, &mask, NULL};
+                       (cpu + 999) / 1000, &mask, NULL, 1};
   int err = wd__spawn(&so, &g.pid, &g.pidfd, &exec_errno);
   if (procs >= 0)
     close(procs);

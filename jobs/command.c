@@ -199,7 +199,7 @@ static int job_command(const void *arg, size_t len, wd_out *out) {
   wd__spawn_opts so = {argv, -1, po[1], capture ? pe[1] : WD__FD_STDERR,
                        (h.flags & WD_CMD_NULL_STDIN) != 0, 1,
                        wd__task_procs_fd(), h.memory_limit, h.cpu_limit_s, NULL,
-                       &ours};
+                       &ours, 1};
   set_forwarded(SIG_IGN);
   int err = wd__spawn(&so, &pid, &pidfd, &exec_errno);
   if (capture) { /* the command's ends */

@@ -188,6 +188,8 @@ static void drop_spare(wd_pool *p) {
   if (p->spare_wake >= 0)
     close(p->spare_wake);
   p->spare_wake = -1;
+  /* EOF on its socket would do, unless a command stopped it. */
+  pidfd_send_signal(p->spare_pidfd->fd, SIGKILL, NULL, 0);
   /* By pid: libuv made the pidfd non-blocking.  Our child, unreaped. */
   siginfo_t si;
   while (waitid(P_PID, (id_t)p->spare_pid, &si, WEXITED) < 0 && errno == EINTR)
@@ -290,6 +292,15 @@ static int zygote_open(wd_pool *p) {
 }
 
 static void finish_close(wd_pool *p);
+
+void wd__pool_zygote_stuck(wd_pool *p) {
+  /* Our child, unreaped: SIGKILL reaches it even stopped.  Its death brings
+   * on_zyg_exit: every tree killed, the spare takes over. */
+  if (p->zyg_pidfd)
+    pidfd_send_signal(p->zyg_pidfd->fd, SIGKILL, NULL, 0);
+}
+
+static void on_close_watchdog(uv_timer_t *h) { wd__pool_zygote_stuck(h->data); }
 
 /* Every task tree of the pool dies, and is dead, before any task resolves:
  * cgroup.kill of the pool's cgroup, then a wait for the kernel to say it is
@@ -476,6 +487,8 @@ static void pool_cgroup(wd_pool *p) {
   p->cfg.cgroup[0] = '\0';
   if (wd__cgroup_self(self, sizeof(self)) != 0)
     return;
+  if (seq == 0)
+    wd__cgroup_sweep_stale(self);
   snprintf(name, sizeof(name), "warden.%d.%u", (int)getpid(), ++seq);
   if (wd__cgroup_make(self, name, p->cfg.cgroup, sizeof(p->cfg.cgroup)) != 0)
     p->cfg.cgroup[0] = '\0';
@@ -527,6 +540,9 @@ int wd_pool_new(uv_loop_t *loop, const wd_pool_options *opts, wd_pool **out) {
   }
   /* uv_prepare_init and uv_timer_init only fill in a struct, and
    * uv_prepare_start fails only without a callback: none can fail here. */
+  uv_timer_init(loop, &p->watchdog);
+  p->watchdog.data = p;
+  uv_unref((uv_handle_t *)&p->watchdog);
   uv_prepare_init(loop, &p->prepare);
   p->prepare.data = p;
   uv_prepare_start(&p->prepare, on_prepare);
@@ -595,9 +611,10 @@ static void finish_close(wd_pool *p) {
       wd__slot_on_exited(s, &m, NULL);
     }
   }
-  p->open_handles = 1 + (int)p->nslots;
+  p->open_handles = 2 + (int)p->nslots;
   p->prepare.data = p;
   uv_close((uv_handle_t *)&p->prepare, on_handle_closed);
+  uv_close((uv_handle_t *)&p->watchdog, on_handle_closed);
   for (unsigned i = 0; i < p->nslots; i++) {
     p->slots[i].timer.data = p;
     uv_close((uv_handle_t *)&p->slots[i].timer, on_handle_closed);
@@ -625,10 +642,12 @@ void wd_pool_close(wd_pool *p, void (*cb)(void *data), void *data) {
     wd__fdpoll_set(p->zyg_ctl, 0);
   }
   zq_drop(p);
-  if (p->zyg_pidfd)
+  if (p->zyg_pidfd) {
     uv_ref((uv_handle_t *)&p->zyg_pidfd->h);
-  else
+    uv_timer_start(&p->watchdog, on_close_watchdog, 10000, 0); /* stopped? */
+  } else {
     finish_close(p);
+  }
 }
 
 static void set_flag(void *data) { *(int *)data = 1; }

@@ -111,6 +111,7 @@ struct wd_pool {
   int spare_wake;          /* its wake socket, or -1 */
   pid_t spare_pid;
   wd__buf zq;            /* messages (and fds) waiting for the socket */
+  uv_timer_t watchdog;  /* a closing pool's zygote must be gone by then */
   uv_prepare_t prepare; /* dispatches before the loop blocks; keeps the loop
                            alive (ref'd) while tasks are outstanding */
   unsigned njobs;       /* jobs the zygote inherited */
@@ -152,6 +153,8 @@ void wd__pool_task_done(wd_pool *p, wd_future *t);
  * neither queued nor sent (a KILL never fails: see pool.c). */
 int wd__pool_zygote_send(wd_pool *p, uint32_t type, uint32_t id, int sig,
                          int fd);
+/* The zygote has not done what it was asked (stopped): SIGKILL to it. */
+void wd__pool_zygote_stuck(wd_pool *p);
 /* A KILL for worker id: scope WD__KILL_WORKER (its whole tree) or
  * WD__KILL_TASK (the worker signals the task whose tag this is). */
 void wd__pool_zygote_kill(wd_pool *p, uint32_t id, int sig, int scope,

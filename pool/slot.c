@@ -40,6 +40,13 @@ static const signed char next_state[S__N][E__N] = {
  * dead; this is only for a worker that cannot. */
 #define CUT_BACKSTOP_MS 2000
 
+/* How long the zygote has to report a worker it was told to kill.  It
+ * takes milliseconds (a 4,000-process tree: under half a second); one that
+ * says nothing for this long has been stopped (a command can SIGSTOP it:
+ * the signal cannot be blocked), and is killed -- the pool's cgroup dies
+ * with it and the spare takes over. */
+#define ZYGOTE_WATCHDOG_MS 10000
+
 void wd__slot_event(wd__slot *s, wd__sevent ev) {
   int next = next_state[s->state][ev];
   if (next < 0)
@@ -362,8 +369,10 @@ void wd__slot_kill(wd__slot *s, wd__reason why, int sig) {
   }
   wd__slot_event(s, E_KILL);
   uv_timer_stop(&s->timer);
-  if (sig == SIGKILL)
+  if (sig == SIGKILL) {
     s->escalated = 1;
+    uv_timer_start(&s->timer, on_timer, ZYGOTE_WATCHDOG_MS, 0);
+  }
   wd__pool_zygote_kill(s->pool, s->id, sig, WD__KILL_WORKER, 0);
 }
 
@@ -386,6 +395,10 @@ static void on_timer(uv_timer_t *h) {
   wd__slot *s = h->data;
   if (s->state == S_DOWN) {
     spawn(s);
+    return;
+  }
+  if (s->state == S_KILLING && s->escalated) {
+    wd__pool_zygote_stuck(s->pool); /* no EXITED after SIGKILL */
     return;
   }
   if (s->state == S_KILLING || (s->state == S_CUTTING && s->escalated)) {

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,4 +216,31 @@ int wd__cgroup_read(const char *path, const char *file, char *buf, size_t n) {
   ssize_t r = read_small(dfd, file, buf, n);
   close(dfd);
   return r < 0 ? (int)r : 0;
+}
+
+/* A warden killed with SIGKILL leaves its (empty) cgroups behind.  Those of
+ * wardens no longer alive are removed when the next one makes its own; one
+ * still populated (a command outlived a SIGKILLed warden exec) stays, and
+ * its cgroup.procs says what is left. */
+void wd__cgroup_sweep_stale(const char *parent) {
+  DIR *d = opendir(parent);
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    int pid;
+    char sub[PATH_MAX];
+    if (e->d_type != DT_DIR || sscanf(e->d_name, "warden.%d.", &pid) != 1 ||
+        pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+      continue;
+    if (snprintf(sub, sizeof(sub), "%s/%s", parent, e->d_name) >= (int)sizeof(sub))
+      continue;
+    /* Nothing alive anywhere beneath it: a pool of a warden in another pid
+     * namespace (which kill() cannot see) always has a worker there. */
+    int ev = wd__cgroup_open(sub, "cgroup.events", O_RDONLY);
+    if (ev >= 0 && wd__cgroup_populated(ev) == 0)
+      wd__cgroup_remove(sub, 2);
+    if (ev >= 0)
+      close(ev);
+  }
+  if (d != NULL)
+    closedir(d);
 }

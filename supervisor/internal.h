@@ -94,6 +94,8 @@ int wd__cgroup_populated(int eventsfd);
 int wd__cgroup_wait_empty(int eventsfd, int timeout_ms);
 /* rmdir of path and, depth levels down, of the cgroups under it. */
 void wd__cgroup_remove(const char *path, int depth);
+/* Removes the cgroups that wardens no longer alive left in parent. */
+void wd__cgroup_sweep_stale(const char *parent);
 /* Reads path/file (a small file) into buf, NUL-terminated.  0 or -errno. */
 int wd__cgroup_read(const char *path, const char *file, char *buf, size_t n);
 
@@ -113,6 +115,7 @@ typedef struct {
   const sigset_t *mask;  /* its signal mask at execve; NULL: none blocked */
   const sigset_t *reset_ignored; /* ignored by the caller, not inherited:
                                     back to SIG_DFL in the command */
+  int die_with_parent;   /* PR_SET_PDEATHSIG: SIGKILL when the caller dies */
 } wd__spawn_opts;
 
 /* The one way warden starts a command (warden exec, the command job): vfork

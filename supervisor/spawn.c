@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,7 +34,8 @@ typedef struct {
   int err;
 } report;
 
-static void child(const wd__spawn_opts *o, int errpipe) __attribute__((noreturn));
+static void child(const wd__spawn_opts *o, int errpipe, pid_t parent)
+    __attribute__((noreturn));
 
 static void fail(int errpipe, int stage, int err, int code) __attribute__((noreturn));
 static void fail(int errpipe, int stage, int err, int code) {
@@ -43,7 +45,7 @@ static void fail(int errpipe, int stage, int err, int code) {
   _exit(code);
 }
 
-static void child(const wd__spawn_opts *o, int errpipe) {
+static void child(const wd__spawn_opts *o, int errpipe, pid_t parent) {
   struct sigaction dfl = {0}, cur;
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
@@ -57,6 +59,11 @@ static void child(const wd__spawn_opts *o, int errpipe) {
   /* First the cgroup: nothing the command does can then run outside it. */
   if (o->cgroup_procs >= 0 && write(o->cgroup_procs, "0", 1) != 1)
     fail(errpipe, FAILED_SETUP, errno, 125);
+  /* The caller may be killed while it waits in vfork: then we are an
+   * orphan already, and must not start. */
+  if (o->die_with_parent &&
+      (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+    fail(errpipe, FAILED_SETUP, ESRCH, 125);
   if (o->new_group && setpgid(0, 0) != 0)
     fail(errpipe, FAILED_SETUP, errno, 125);
   if (o->null_stdin) {
@@ -94,9 +101,10 @@ int wd__spawn(const wd__spawn_opts *o, pid_t *pid, int *pidfd, int *exec_errno) 
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
+  pid_t self = getpid();
   pid_t p = vfork();
   if (p == 0)
-    child(o, px[1]);
+    child(o, px[1], self);
   int err = p < 0 ? -errno : 0;
   close(px[1]);
   int fd = -1;

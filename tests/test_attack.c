@@ -327,6 +327,34 @@ START_TEST(stopped_command_gets_cont) {
 }
 END_TEST
 
+/* SIGSTOP cannot be blocked: a command can stop the zygote (its worker's
+ * parent), or the spare.  A stopped zygote reports nothing; the pool's
+ * watchdog kills it after 10 s, every tree dies with its cgroup and warden
+ * reports.  A stopped spare must not keep warden from exiting.  And a
+ * command that SIGKILLs `warden exec` dies with it. */
+START_TEST(stopped_zygote_and_spare) {
+  int fds = count_fds();
+  uint64_t t0 = now_ms();
+  int st = sh("%s run -t 1s -- sh -c 'kill -STOP $(ps -o ppid= -p $PPID); "
+              "exec sleep 4720.1' ::: x >/dev/null 2>&1", WD_BIN);
+  ck_assert_int_eq(st, 1); /* one row: timeout */
+  ck_assert_uint_lt(now_ms() - t0, 60000);
+  ck_assert(alive_within_gone("sleep 4720.1", 2000));
+  t0 = now_ms();
+  st = sh("%s run -t 5s -- sh -c 'Z=$(ps -o ppid= -p $PPID); "
+          "S=$(ps -o ppid= -p $Z); kill -STOP $(pgrep -P $S | grep -vx $Z)' ::: x",
+          WD_BIN);
+  ck_assert_int_eq(st, 0);
+  ck_assert_uint_lt(now_ms() - t0, 4000); /* at once, not at a watchdog */
+  st = sh("%s exec -t 5s -- sh -c 'kill -9 $PPID; exec sleep 4720.2'", WD_BIN);
+  ck_assert_int_eq(st, 128 + SIGKILL);
+  ck_assert(alive_within_gone("sleep 4720.2", 2000));
+  while (count_children() > 0 && waitpid(-1, NULL, 0) > 0)
+    ; /* the orphans of a SIGKILLed warden came to us */
+  assert_clean(fds);
+}
+END_TEST
+
 /* ---- the zygote replaced while the loop's threads work --------------- */
 
 /* Threadpool work that holds malloc's and stdio's locks as often as it can:
@@ -421,6 +449,7 @@ int main(void) {
   tcase_add_test(tc, big_tree_does_not_delay_another_deadline);
   tcase_add_test(tc, timed_out_output_is_kept);
   tcase_add_test(tc, stopped_command_gets_cont);
+  tcase_add_test(tc, stopped_zygote_and_spare);
   Suite *s = one_case_suite("attack", tc);
   TCase *rf = tcase_create("refork");
   tcase_set_timeout(rf, 120);
