@@ -118,7 +118,7 @@ static void on_exit_(uv_poll_t *p, int status, int events) {
 }
 
 /* A cgroup for the command beneath warden's own, where warden may make
- * one; its cgroup.procs, or -1 (process groups, as timeout(1)). */
+ * one; its directory, or -1 (process groups, as timeout(1)). */
 static int make_cgroup(guard *g) {
   char self[PATH_MAX], name[64];
   g->cgroup[0] = '\0';
@@ -130,7 +130,7 @@ static int make_cgroup(guard *g) {
     g->cgroup[0] = '\0';
     return -1;
   }
-  int fd = wd__cgroup_open(g->cgroup, "cgroup.procs", O_WRONLY);
+  int fd = open(g->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     rmdir(g->cgroup);
     g->cgroup[0] = '\0';
@@ -221,12 +221,12 @@ int wd_cli_exec(int argc, char **argv) {
   int exec_errno = 0;
   sigset_t mask; /* the command starts with the mask warden was given */
   sigprocmask(SIG_SETMASK, NULL, &mask);
-  int procs = make_cgroup(&g);
-  wd__spawn_opts so = {argv + optind, -1, -1, -1, 0, 1, procs, memory,
+  int cgdir = make_cgroup(&g);
+  wd__spawn_opts so = {argv + optind, -1, -1, -1, 0, 1, cgdir, -1, memory,
                        (cpu + 999) / 1000, &mask, NULL, 1};
   int err = wd__spawn(&so, &g.pid, &g.pidfd, &exec_errno);
-  if (procs >= 0)
-    close(procs);
+  if (cgdir >= 0)
+    close(cgdir);
   if (err) {
     clean_up(&g);
     return wd_cli_fail("exec", "cannot start %s: %s", argv[optind], strerror(-err));
@@ -238,6 +238,9 @@ int wd_cli_exec(int argc, char **argv) {
   uv_poll_start(&g.exited, UV_READABLE, on_exit_);
   uv_timer_init(loop, &g.deadline);
   g.deadline.data = &g;
+  /* From now, not from the loop's cached clock, which was read before the
+   * command (and its cgroup) were made: the deadline must not come early. */
+  uv_update_time(loop);
   if (timeout)
     uv_timer_start(&g.deadline, on_deadline, timeout, 0);
   uv_run(loop, UV_RUN_DEFAULT);

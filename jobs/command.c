@@ -197,7 +197,7 @@ static int job_command(const void *arg, size_t len, wd_out *out) {
   sigset_t ours; /* what the worker ignores while the command runs */
   forwarded_set(&ours);
   wd__spawn_opts so = {argv, -1, po[1], capture ? pe[1] : WD__FD_STDERR,
-                       (h.flags & WD_CMD_NULL_STDIN) != 0, 1,
+                       (h.flags & WD_CMD_NULL_STDIN) != 0, 1, -1,
                        wd__task_procs_fd(), h.memory_limit, h.cpu_limit_s, NULL,
                        &ours, 1};
   set_forwarded(SIG_IGN);

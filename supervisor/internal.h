@@ -109,7 +109,10 @@ typedef struct {
   int stderr_fd;         /* onto 2 when >= 0 */
   int null_stdin;        /* stdin from /dev/null (stdin_fd ignored) */
   int new_group;         /* leads a process group of its own */
-  int cgroup_procs;      /* >= 0: enters this cgroup before anything runs */
+  int cgroup_dir;        /* >= 0: born in this cgroup (its directory) */
+  int cgroup_procs;      /* >= 0: moved into this cgroup (its cgroup.procs)
+                            before anything runs; for a cgroup that may have
+                            been killed before (see spawn.c) */
   uint64_t memory_limit; /* RLIMIT_AS, bytes; 0: none */
   uint64_t cpu_limit_s;  /* RLIMIT_CPU, seconds; 0: none */
   const sigset_t *mask;  /* its signal mask at execve; NULL: none blocked */

@@ -2,26 +2,32 @@
  * uv__process_child_init, in spirit).
  *
  * vfork(): the caller is small and the child makes only system calls before
- * execve, so the copy of the page tables that fork() makes is saved.  vfork
- * shares memory, not the signal table; so every signal is blocked across it
- * -- a handler of the parent running in the child, on the parent's stack,
- * would corrupt it -- and the child resets every disposition before it sets
- * the mask the command is to start with.  Handled signals are reset (execve
- * would, but a signal could come between the unblock and the execve);
- * ignored ones stay ignored, as across any exec -- `nohup`, a shell's
- * background job and timeout(1) rely on it -- unless the caller ignores
- * them on its own account (reset_ignored).
+ * execve, so the copy of the page tables that fork() makes is saved -- or,
+ * when the command goes into a cgroup, clone3(CLONE_VFORK |
+ * CLONE_INTO_CGROUP), so that it is born there (see start_child).  The
+ * child shares the parent's signal table in neither case that matters: so
+ * every signal is blocked across the call -- a handler of the parent
+ * running in a vfork child, on the parent's stack, would corrupt it -- and
+ * the child resets the handlers before it sets the mask the command is to
+ * start with.  Handled signals are reset (execve would, but a signal could
+ * come between the unblock and the execve); ignored ones stay ignored, as
+ * across any exec -- `nohup`, a shell's background job and timeout(1) rely
+ * on it -- unless the caller ignores them on its own account
+ * (reset_ignored).
  *
- * Failures come back through a close-on-exec pipe: before execve (the
- * cgroup, a descriptor) the child is reaped here and the error returned;
+ * Failures come back through a close-on-exec pipe: before execve (a
+ * descriptor, a limit) the child is reaped here and the error returned;
  * execve's own failure is the command's fate (126 or 127, as a shell says),
  * and the caller reaps it like any other exit. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,14 +62,13 @@ static void child(const wd__spawn_opts *o, int errpipe, pid_t parent) {
         (o->reset_ignored && sigismember(o->reset_ignored, sig) == 1))
       sigaction(sig, &dfl, NULL);
   }
-  /* First the cgroup: nothing the command does can then run outside it. */
-  if (o->cgroup_procs >= 0 && write(o->cgroup_procs, "0", 1) != 1)
-    fail(errpipe, FAILED_SETUP, errno, 125);
   /* The caller may be killed while it waits in vfork: then we are an
    * orphan already, and must not start. */
   if (o->die_with_parent &&
       (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
     fail(errpipe, FAILED_SETUP, ESRCH, 125);
+  if (o->cgroup_procs >= 0 && write(o->cgroup_procs, "0", 1) != 1)
+    fail(errpipe, FAILED_SETUP, errno, 125);
   if (o->new_group && setpgid(0, 0) != 0)
     fail(errpipe, FAILED_SETUP, errno, 125);
   if (o->null_stdin) {
@@ -94,6 +99,35 @@ static void child(const wd__spawn_opts *o, int errpipe, pid_t parent) {
   fail(errpipe, FAILED_EXEC, e, e == ENOENT ? 127 : 126);
 }
 
+/* clone3(2)'s arguments, as far as CLONE_INTO_CGROUP (Linux 5.7). */
+struct clone_args3 {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+      tls, set_tid, set_tid_size, cgroup;
+};
+#define CLONE_INTO_CGROUP_ 0x200000000ULL
+
+/* Into a cgroup, the child is born there (CLONE_INTO_CGROUP): writing its
+ * pid to cgroup.procs instead would migrate it, which waits for an RCU
+ * grace period -- 9 ms here, most of what `warden exec` cost.  clone3 has
+ * no libc wrapper that runs a function on another stack, so this child is
+ * a copy (no CLONE_VM: it may return from here), but the caller still waits
+ * for its exec (CLONE_VFORK), and it makes only system calls before it.
+ * (vfork itself must be called from wd__spawn's own frame, never from a
+ * helper the child would return from.)
+ *
+ * Only into a cgroup that was never killed: on this kernel (6.18) a child
+ * cloned into a cgroup after a cgroup.kill of it is killed at birth (the
+ * kill sequence it compares is not the target cgroup's).  A pool's task
+ * cgroup is killed after every task that leaves something behind, so the
+ * command job moves its child instead (cgroup_procs: cheap when done often,
+ * as a pool does). */
+static pid_t clone_into(int cgroup_dir, int *pidfd) {
+  struct clone_args3 a = {CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP_,
+                          (uint64_t)(uintptr_t)pidfd, 0, 0, SIGCHLD, 0, 0, 0, 0, 0,
+                          (uint64_t)cgroup_dir};
+  return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+}
+
 int wd__spawn(const wd__spawn_opts *o, pid_t *pid, int *pidfd, int *exec_errno) {
   int px[2];
   if (pipe2(px, O_CLOEXEC) != 0)
@@ -102,13 +136,13 @@ int wd__spawn(const wd__spawn_opts *o, pid_t *pid, int *pidfd, int *exec_errno) 
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
   pid_t self = getpid();
-  pid_t p = vfork();
+  int fd = -1;
+  pid_t p = o->cgroup_dir >= 0 ? clone_into(o->cgroup_dir, &fd) : vfork();
   if (p == 0)
     child(o, px[1], self);
   int err = p < 0 ? -errno : 0;
   close(px[1]);
-  int fd = -1;
-  if (p > 0) { /* unreaped: the pid is still this child's */
+  if (p > 0 && fd < 0) { /* unreaped: the pid is still this child's */
     fd = pidfd_open(p, 0);
     if (fd < 0)
       err = -errno;
@@ -132,7 +166,7 @@ int wd__spawn(const wd__spawn_opts *o, pid_t *pid, int *pidfd, int *exec_errno) 
       close(fd);
     return err ? err : -EIO;
   }
-  if (err) /* vfork failed: nothing was made (never kill(-1)) */
+  if (err) /* nothing was made (never kill(-1)) */
     return err;
   *pid = p;
   *pidfd = fd;
