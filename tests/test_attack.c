@@ -56,7 +56,12 @@ static int alive_within_gone(const char *mark, int ms) {
       return 1;
     usleep(10000);
   }
-  return !alive(mark);
+  if (!alive(mark))
+    return 1;
+  /* Say what is left, and where it lives, before the test fails. */
+  sh("for p in $(pgrep -r R,S,D,T -f '[%c]%s'); do ps -o pid,ppid,pgid,stat,etime,args -p $p; "
+     "grep '^0::' /proc/$p/cgroup; done >&2", mark[0], mark + 1);
+  return 0;
 }
 
 
@@ -105,8 +110,10 @@ START_TEST(innocent_group_untouched) {
     join_group_under_deadline(g, modes[m]);
     ck_assert_msg(!pid_dead(g), "%s: warden killed a group it did not make",
                   m ? "process groups" : "cgroups");
-    ck_assert(alive_within_gone("sleep 41", 5000));
-    ck_assert(alive_within_gone("sleep 42", 5000));
+    ck_assert_msg(alive_within_gone("sleep 41", 5000), "%s: sleep 41 lives",
+                  m ? "process groups" : "cgroups");
+    ck_assert_msg(alive_within_gone("sleep 42", 5000), "%s: sleep 42 lives",
+                  m ? "process groups" : "cgroups");
     kill(g, SIGKILL);
     ck_assert_int_eq(waitpid(g, NULL, 0), g);
   }
