@@ -97,6 +97,7 @@ static struct {
   uint64_t max_file; /* the largest input a worker can be sent */
   uint64_t held;     /* input bytes read or queued, at most max_file */
   int logfd, stopping, exit_sig;
+  int log_failed; /* a joblog write failed: start nothing new, exit 125 */
   uv_signal_t sigint, sigterm;
   double t0;
 } S;
@@ -415,8 +416,16 @@ static void row(size_t i, const char *status, const char *error, const wd_img_re
     fprintf(stderr, "warden resize: %s: %s%s%s\n", m->path, status,
             strcmp(status, error) ? ": " : "", strcmp(status, error) ? error : "");
   }
-  wd_cli_joblog_line(S.logfd, "resize", i + 1, m->started, ms / 1000, (long long)m->size,
-                     res && !error ? res->len : 0, error ? 1 : 0, 0, m->path);
+  if (wd_cli_joblog_line(S.logfd, "resize", i + 1, m->started, ms / 1000,
+                         (long long)m->size, res && !error ? res->len : 0,
+                         error ? 1 : 0, 0, m->path) != 0) {
+    /* Said once (by wd_cli_joblog_line); a record missing from the log is
+     * an image --resume would do again, so nothing new starts. */
+    close(S.logfd);
+    S.logfd = -1;
+    S.log_failed = 1;
+    S.stopping = 1;
+  }
 }
 
 static void progress(void) {
@@ -819,5 +828,7 @@ int wd_cli_resize(int argc, char **argv) {
   fflush(stdout);
   if (S.exit_sig)
     return 128 + S.exit_sig;
+  if (S.log_failed)
+    return WD_EXIT_FAILURE;
   return S.failed == 0 ? 0 : S.failed > 100 ? 101 : (int)S.failed;
 }

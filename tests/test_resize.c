@@ -772,6 +772,38 @@ START_TEST(sandboxed_and_loops_cut_off) {
 }
 END_TEST
 
+/* The joblog on a full disk: the run says so, starts nothing new after the
+ * failed record, and exits 125 (the log lacks images --resume would do
+ * again), never 0 with records lost. */
+START_TEST(joblog_full_disk_fails_the_run) {
+  char tiny[] = "/tmp/wd-rfull-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(tiny));
+  if (sh("mount -t tmpfs -o size=16k tmpfs %s 2>/dev/null", tiny) != 0) {
+    fprintf(stderr, "joblog_full_disk_fails_the_run: cannot mount a tmpfs: skipped\n");
+    rmdir(tiny);
+    return;
+  }
+  for (int i = 0; i < 80; i++) { /* ~90-byte records: 4 KiB fill at ~45 */
+    char name[32];
+    snprintf(name, sizeof(name), "img%02d.png", i);
+    make_png(path(in, name), 16, 16, 3);
+  }
+  /* The header and the records share the log's one page, then the disk
+   * is full. */
+  int st = sh("printf 'Seq\\tHost\\tStarttime\\tJobRuntime\\tSend\\tReceive\\tExitval"
+              "\\tSignal\\tCommand\\n' > %s/log && dd if=/dev/zero of=%s/fill bs=1k "
+              "2>/dev/null; %s resize -j1 -w 32 --joblog %s/log %s -o %s >/dev/null 2>%s/err",
+              tiny, tiny, WD_BIN, tiny, in, out, dir);
+  int said = sh("grep -q 'cannot write joblog' %s/err", dir);
+  int written = sh("test $(find %s -name '*.png' | wc -l) -lt 80", out);
+  sh("umount %s; rmdir %s", tiny, tiny);
+  ck_assert_int_eq(st, 125);
+  ck_assert_int_eq(said, 0);
+  ck_assert_int_eq(written, 0); /* it stopped: not all 80 were done */
+  assert_no_temporaries();
+}
+END_TEST
+
 int main(void) {
   TCase *tc = tcase_create("resize");
   tcase_set_timeout(tc, 120);
@@ -788,6 +820,7 @@ int main(void) {
   tcase_add_test(tc, huge_input_refused_before_reading);
   tcase_add_test(tc, missing_inputs_are_rows);
   tcase_add_test(tc, outputs_fsynced_before_rename);
+  tcase_add_test(tc, joblog_full_disk_fails_the_run);
   tcase_add_test(tc, sandboxed_and_loops_cut_off);
   return run_suite(one_case_suite("resize", tc));
 }
