@@ -31,27 +31,6 @@
 
 #include "internal.h"
 
-/* Reads a small file whole into buf (NUL-terminated).  Size or -errno. */
-static ssize_t read_small(int dirfd, const char *name, char *buf, size_t n) {
-  int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  size_t len = 0;
-  for (;;) {
-    ssize_t r = read(fd, buf + len, n - 1 - len);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    len += (size_t)r;
-    if (len == n - 1)
-      break;
-  }
-  close(fd);
-  buf[len] = '\0';
-  return (ssize_t)len;
-}
-
 /* The cgroup v2 mount point and the root of the hierarchy it shows. */
 static int find_mount(char *mnt, size_t n, char *root, size_t rn) {
   FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -209,14 +188,6 @@ void wd__cgroup_remove(const char *path, int depth) {
   rmdir(path);
 }
 
-int wd__cgroup_read(const char *path, const char *file, char *buf, size_t n) {
-  int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0)
-    return -errno;
-  ssize_t r = read_small(dfd, file, buf, n);
-  close(dfd);
-  return r < 0 ? (int)r : 0;
-}
 
 /* A warden killed with SIGKILL leaves its (empty) cgroups behind.  Those of
  * wardens no longer alive are removed when the next one makes its own; one

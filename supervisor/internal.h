@@ -96,8 +96,6 @@ int wd__cgroup_wait_empty(int eventsfd, int timeout_ms);
 void wd__cgroup_remove(const char *path, int depth);
 /* Removes the cgroups that wardens no longer alive left in parent. */
 void wd__cgroup_sweep_stale(const char *parent);
-/* Reads path/file (a small file) into buf, NUL-terminated.  0 or -errno. */
-int wd__cgroup_read(const char *path, const char *file, char *buf, size_t n);
 
 /* ---- starting a command (supervisor/spawn.c) --------------------------- */
 

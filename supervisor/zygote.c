@@ -284,10 +284,9 @@ static void sweep_orphans(void) {
   free(s.pids);
 }
 
-/* The path of worker id's cgroup (and, with sub, of a file or child). */
-static int worker_cgroup(uint32_t id, const char *sub, char *out, size_t n) {
-  int len = snprintf(out, n, "%s/w%u%s%s", Z.cfg->cgroup, id, sub ? "/" : "",
-                     sub ? sub : "");
+/* The path of worker id's cgroup. */
+static int worker_cgroup(uint32_t id, char *out, size_t n) {
+  int len = snprintf(out, n, "%s/w%u", Z.cfg->cgroup, id);
   return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
@@ -468,7 +467,7 @@ static void worker_died(uint32_t id, int sweep) {
   kill(-w->pid, SIGKILL);
   if (Z.cfg->cgroup[0]) {
     char path[PATH_MAX];
-    if (worker_cgroup(id, NULL, path, sizeof(path)) == 0)
+    if (worker_cgroup(id, path, sizeof(path)) == 0)
       wd__cgroup_kill(path);
   } else if (sweep) {
     sweep_orphans();
@@ -507,7 +506,7 @@ static void kill_worker(uint32_t id, int sig, int scope, uint32_t tag) {
   kill(-w->pid, sig);
   if (sig == SIGKILL && Z.cfg->cgroup[0]) {
     char path[PATH_MAX];
-    if (worker_cgroup(id, NULL, path, sizeof(path)) == 0)
+    if (worker_cgroup(id, path, sizeof(path)) == 0)
       wd__cgroup_kill(path);
   } else if (sig == SIGKILL) {
     wd__kill_children_of(w->pid);
