@@ -45,7 +45,9 @@ static void teardown(void) {
 }
 
 /* Whether a process whose command line holds mark is alive (not a zombie).
- * Written "[x]yz" so that the pgrep's own shell does not match. */
+ * Written "[x]yz" so that the pgrep's own shell does not match.  Marks are
+ * odd numbers (sleep 42.0731): a plain "sleep 42" also matches someone's
+ * "sleep 420" (it did, in a CI run beside an interactive shell). */
 static int alive(const char *mark) {
   return sh("pgrep -r R,S,D,T -f '[%c]%s' >/dev/null", mark[0], mark + 1) == 0;
 }
@@ -97,7 +99,7 @@ static pid_t innocent(void) {
 static void join_group_under_deadline(pid_t g, const char *env) {
   int st = sh("%s %s run -t 1s -- sh -c 'setpriv --reuid=65534 --regid=65534 "
               "--clear-groups perl -MPOSIX -e \"POSIX::setpgid(0, %d) or die; "
-              "sleep 41\" & sleep 42' ::: x >/dev/null 2>&1",
+              "sleep 41.0731\" & sleep 42.0731' ::: x >/dev/null 2>&1",
               env, WD_BIN, (int)g);
   ck_assert_int_eq(st, 1); /* one row, a timeout */
 }
@@ -110,9 +112,9 @@ START_TEST(innocent_group_untouched) {
     join_group_under_deadline(g, modes[m]);
     ck_assert_msg(!pid_dead(g), "%s: warden killed a group it did not make",
                   m ? "process groups" : "cgroups");
-    ck_assert_msg(alive_within_gone("sleep 41", 5000), "%s: sleep 41 lives",
+    ck_assert_msg(alive_within_gone("sleep 41.0731", 5000), "%s: sleep 41 lives",
                   m ? "process groups" : "cgroups");
-    ck_assert_msg(alive_within_gone("sleep 42", 5000), "%s: sleep 42 lives",
+    ck_assert_msg(alive_within_gone("sleep 42.0731", 5000), "%s: sleep 42 lives",
                   m ? "process groups" : "cgroups");
     kill(g, SIGKILL);
     ck_assert_int_eq(waitpid(g, NULL, 0), g);
@@ -129,7 +131,7 @@ START_TEST(warden_own_group_untouched) {
   for (int m = 0; m < 2; m++) {
     int st = sh("setsid sh -c '{ %s %s run -t 1s --json -- sh -c "
                 "\"perl -MPOSIX -e \\\"POSIX::setpgid(0, $ARGV[0]) or die; "
-                "sleep 43\\\" \\$(ps -o pgid= -p $$) & sleep 44\" ::: x; "
+                "sleep 43.0731\\\" \\$(ps -o pgid= -p $$) & sleep 44.0731\" ::: x; "
                 "echo $? >%s/status; } | cat >%s/out'",
                 modes[m], WD_BIN, dir, dir);
     ck_assert_int_eq(st, 0);
@@ -145,8 +147,8 @@ START_TEST(warden_own_group_untouched) {
     ck_assert_ptr_nonnull(s);
     ck_assert_int_eq(atoi(s), 1);
     free(s);
-    ck_assert(alive_within_gone("sleep 43", 5000));
-    ck_assert(alive_within_gone("sleep 44", 5000));
+    ck_assert(alive_within_gone("sleep 43.0731", 5000));
+    ck_assert(alive_within_gone("sleep 44.0731", 5000));
   }
   assert_clean(fds);
 }
@@ -207,7 +209,7 @@ START_TEST(fork_runner_and_bomb_die) {
   const char *modes[] = {"", "WARDEN_CGROUP=0"};
   for (int m = 0; m < 2; m++) {
     int st = sh("%s %s run -t 1s -- sh -c 'perl -MPOSIX -e \"\\$0 = q(runner-5151); "
-                "while (1) { exit if fork; POSIX::setsid(); }\" & sleep 30' ::: x "
+                "while (1) { exit if fork; POSIX::setsid(); }\" & sleep 30.0731' ::: x "
                 ">/dev/null 2>&1", modes[m], WD_BIN);
     ck_assert_int_eq(st, 1);
     ck_assert_msg(alive_within_gone("runner-5151", 1000), "%s: the runner lives on",
@@ -316,7 +318,7 @@ START_TEST(timed_out_output_is_kept) {
   uint64_t t0 = now_ms();
   snprintf(cmd, sizeof(cmd),
            "%s run -t 1s -s TERM --kill-after 20s --json -- sh -c "
-           "'trap \"echo got term; exit 0\" TERM; echo start; sleep 30 & wait' ::: x",
+           "'trap \"echo got term; exit 0\" TERM; echo start; sleep 30.0732 & wait' ::: x",
            WD_BIN);
   f = popen(cmd, "r");
   ck_assert_ptr_nonnull(f);
@@ -329,7 +331,7 @@ START_TEST(timed_out_output_is_kept) {
                 "%s", buf);
   ck_assert_uint_lt(now_ms() - t0, 15000); /* not the 20 s grace */
   free(out);
-  ck_assert(alive_within_gone("sleep 30", 2000));
+  ck_assert(alive_within_gone("sleep 30.0732", 2000));
   assert_clean(fds);
 }
 END_TEST
