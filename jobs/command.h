@@ -35,9 +35,4 @@ int wd_cmd_encode(wd__buf *b, const wd_cmd *c);
 /* Reads the command job's output.  0 or UV_EPROTO. */
 int wd_cmd_decode(const void *data, size_t len, wd_cmd_result *r);
 
-/* Exit status of an exec failure, as a shell reports it: 127 when the
- * command was not found, 126 when it could not be executed. */
-#define WD_CMD_NOT_FOUND 127
-#define WD_CMD_CANNOT_EXEC 126
-
 #endif

@@ -119,6 +119,12 @@ typedef struct {
   int die_with_parent;   /* PR_SET_PDEATHSIG: SIGKILL when the caller dies */
 } wd__spawn_opts;
 
+/* A command's exit status when it could not be started, as a shell says:
+ * not found, found but not executable; and a failure before execve. */
+#define WD__EXIT_NOT_FOUND 127
+#define WD__EXIT_CANNOT_EXEC 126
+#define WD__EXIT_SETUP 125
+
 /* The one way warden starts a command (warden exec, the command job): vfork
  * with every signal blocked, every handler reset in the child, then the
  * cgroup, the process group, the descriptors, the limits and the mask, in

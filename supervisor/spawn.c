@@ -66,37 +66,37 @@ static void child(const wd__spawn_opts *o, int errpipe, pid_t parent) {
    * orphan already, and must not start. */
   if (o->die_with_parent &&
       (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
-    fail(errpipe, FAILED_SETUP, ESRCH, 125);
+    fail(errpipe, FAILED_SETUP, ESRCH, WD__EXIT_SETUP);
   if (o->cgroup_procs >= 0 && write(o->cgroup_procs, "0", 1) != 1)
-    fail(errpipe, FAILED_SETUP, errno, 125);
+    fail(errpipe, FAILED_SETUP, errno, WD__EXIT_SETUP);
   if (o->new_group && setpgid(0, 0) != 0)
-    fail(errpipe, FAILED_SETUP, errno, 125);
+    fail(errpipe, FAILED_SETUP, errno, WD__EXIT_SETUP);
   if (o->null_stdin) {
     int fd = open("/dev/null", O_RDONLY);
     if (fd < 0 || (fd != 0 && (dup2(fd, 0) < 0 || close(fd) != 0)))
-      fail(errpipe, FAILED_SETUP, errno, 125);
+      fail(errpipe, FAILED_SETUP, errno, WD__EXIT_SETUP);
   } else if (o->stdin_fd >= 0 && dup2(o->stdin_fd, 0) < 0) {
-    fail(errpipe, FAILED_SETUP, errno, 125);
+    fail(errpipe, FAILED_SETUP, errno, WD__EXIT_SETUP);
   }
   if ((o->stdout_fd >= 0 && dup2(o->stdout_fd, 1) < 0) ||
       (o->stderr_fd >= 0 && dup2(o->stderr_fd, 2) < 0))
-    fail(errpipe, FAILED_SETUP, errno, 125);
+    fail(errpipe, FAILED_SETUP, errno, WD__EXIT_SETUP);
   if (o->memory_limit) {
     struct rlimit rl = {o->memory_limit, o->memory_limit};
     if (setrlimit(RLIMIT_AS, &rl) != 0)
-      fail(errpipe, FAILED_SETUP, errno, 125);
+      fail(errpipe, FAILED_SETUP, errno, WD__EXIT_SETUP);
   }
   if (o->cpu_limit_s) {
     struct rlimit rl = {o->cpu_limit_s, o->cpu_limit_s + 1};
     if (setrlimit(RLIMIT_CPU, &rl) != 0)
-      fail(errpipe, FAILED_SETUP, errno, 125);
+      fail(errpipe, FAILED_SETUP, errno, WD__EXIT_SETUP);
   }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, o->mask ? o->mask : &none, NULL);
   execvp(o->argv[0], o->argv);
   int e = errno;
-  fail(errpipe, FAILED_EXEC, e, e == ENOENT ? 127 : 126);
+  fail(errpipe, FAILED_EXEC, e, e == ENOENT ? WD__EXIT_NOT_FOUND : WD__EXIT_CANNOT_EXEC);
 }
 
 /* clone3(2)'s arguments, as far as CLONE_INTO_CGROUP (Linux 5.7). */

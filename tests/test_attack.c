@@ -196,8 +196,8 @@ START_TEST(zygote_killed_nothing_survives) {
 END_TEST
 
 /* A process that forks and exits over and over, each child in a new
- * session: no pid to hold on to.  And a fork bomb (1,024 processes as
- * nobody, in ten doublings).  Both die at the deadline, whole, in both
+ * session: no pid to hold on to.  And a fork bomb as nobody, up against a
+ * pids cap (below).  Both die at the deadline, whole, in both
  * containments. */
 START_TEST(fork_runner_and_bomb_die) {
   int fds = count_fds();
