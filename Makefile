@@ -18,7 +18,7 @@ override CFLAGS += $(SAN)
 override LDFLAGS += $(SAN)
 
 B := build
-LIB_SRC := $(wildcard supervisor/*.c pool/*.c jobs/*.c)
+LIB_SRC := $(wildcard proc/*.c worker/*.c pool/*.c jobs/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 EXAMPLES:= $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))

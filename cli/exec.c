@@ -8,7 +8,7 @@
  * while the leader is still unreaped, and every descendant that left the
  * group (setsid, double fork) and was re-parented here is killed and
  * reaped.  Where warden may make cgroups, the command also runs in a cgroup
- * of its own (supervisor/cgroup.c): SIGKILL is cgroup.kill, which reaches
+ * of its own (proc/cgroup.c): SIGKILL is cgroup.kill, which reaches
  * whatever left the group, at once.  warden exits only once nothing the
  * command started is alive.  (A warden exec that is itself SIGKILLed -- by
  * the command, say -- cannot clean up: the command dies with it, by
@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "../supervisor/internal.h"
+#include "../proc/proc.h"
 
 static const char usage[] =
     "Usage: warden exec [OPTION]... [--] COMMAND [ARG]...\n"

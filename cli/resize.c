@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "../jobs/resize.h"
-#include "../supervisor/proto.h"
+#include "../worker/proto.h"
 #include "cli.h"
 #include "json.h"
 

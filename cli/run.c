@@ -603,7 +603,7 @@ static int open_joblog(void) {
  * (a cgroup's cgroup.events), and FDS_FIXED for the joblog, the files a
  * spawn in flight holds and a few inherited fds.  (At ulimit -n 40 with
  * two per worker, 14 ran and the 15th crashed; this lets 6 run.)  Keep
- * these in step with pool/slot.c and supervisor/zygote.c. */
+ * these in step with pool/slot.c and worker/zygote.c. */
 #define FDS_PER_COMMAND 3
 #define FDS_FIXED 20
 

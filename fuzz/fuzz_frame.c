@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../supervisor/proto.h"
+#include "../worker/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *p = (const char *)data;

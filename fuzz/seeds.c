@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../supervisor/proto.h"
+#include "../worker/proto.h"
 #include "../tests/images.h"
 
 static char root[512];

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../supervisor/internal.h"
+#include "../worker/job.h"
 
 /* Jobs write stderr with dprintf(2, ...): unbuffered whatever the host
  * program did to stdio's stderr, so nothing is lost when the job dies. */
@@ -166,7 +166,7 @@ int wd_register_builtins(void) {
   } b[] = {{"echo", job_echo},   {"fail", job_fail},   {"sleep", job_sleep},
            {"spin", job_spin},   {"crash", job_crash}, {"exit", job_exit},
            {"alloc", job_alloc}, {"spawn", job_spawn}};
-  for (size_t i = 0; i < WD__ARRAY_SIZE(b); i++) {
+  for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
     int err = wd_register(b[i].name, b[i].fn);
     if (err != 0 && err != UV_EEXIST)
       return err;

@@ -7,7 +7,8 @@
 
 #include <stdint.h>
 
-#include "../supervisor/internal.h"
+#include "../proc/proc.h"
+#include "../worker/job.h"
 
 #define WD_CMD_CAPTURE 1u     /* capture stdout/stderr (else pass through) */
 #define WD_CMD_NULL_STDIN 2u  /* stdin from /dev/null (else inherited) */

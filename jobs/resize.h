@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../supervisor/internal.h"
+#include "../proc/proc.h"
+#include "../worker/job.h"
 
 enum { WD_IMG_SAME = 0, WD_IMG_JPG = 1, WD_IMG_PNG = 2 };
 

@@ -178,7 +178,7 @@ static void on_zyg_msg(uv_poll_t *h, int status, int events) {
 
 static void on_zyg_exit(uv_poll_t *h, int status, int events);
 
-/* ---- the spare zygote (see supervisor/zygote.c) --------------------------- */
+/* ---- the spare zygote (see worker/zygote.c) --------------------------- */
 
 /* Reaps a spare that is ours and has exited, or is about to (its wake
  * socket closed: it leaves at once). */
@@ -480,7 +480,7 @@ int wd__pool_enqueue(wd_pool *p, wd_future *t) {
 /* ---- life ----------------------------------------------------------------- */
 
 /* The pool's own cgroup beneath the one this process runs in, when it may
- * make one (see supervisor/cgroup.c); else "" and process groups. */
+ * make one (see proc/cgroup.c); else "" and process groups. */
 static void pool_cgroup(wd_pool *p) {
   static unsigned seq;
   char self[PATH_MAX], name[64];

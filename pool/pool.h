@@ -7,8 +7,8 @@
 
 #include <uv.h>
 
-#include "../supervisor/internal.h"
-#include "../supervisor/proto.h"
+#include "../worker/worker.h"
+#include "../worker/proto.h"
 
 enum { WD__K_TASK = 1, WD__K_PROXY, WD__K_MAP };
 

@@ -411,7 +411,7 @@ static void churned(uv_work_t *w, int status) { (void)w, (void)status; }
 /* A zygote killed while four threadpool threads allocate and use stdio is
  * replaced by its spare, twenty times over, and each new one runs tasks:
  * nothing is forked from the running loop, where a child could inherit a
- * lock another thread holds (supervisor/zygote.c). */
+ * lock another thread holds (worker/zygote.c). */
 START_TEST(zygote_refork_while_threadpool_busy) {
   uv_loop_t loop;
   uv_loop_init(&loop);

@@ -1,8 +1,8 @@
 /* test_proto.c -- the frame parser refuses what it cannot trust. */
 #include <stdint.h>
 
-#include "../supervisor/internal.h"
-#include "../supervisor/proto.h"
+#include "../worker/worker.h"
+#include "../worker/proto.h"
 #include "helpers.h"
 
 static size_t put(char *buf, uint32_t type, uint32_t len, uint32_t a) {

@@ -9,7 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "proc.h"
 
 pid_t wd__fork(sigset_t *oldmask, int single_threaded) {
   sigset_t all;

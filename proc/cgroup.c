@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "proc.h"
 
 /* The cgroup v2 mount point and the root of the hierarchy it shows. */
 static int find_mount(char *mnt, size_t n, char *root, size_t rn) {

@@ -1,9 +1,10 @@
-/* internal.h -- what the supervisor, the zygote, the workers and the pool
- * share and no user sees: the growable buffer, the job registry, the fork
- * discipline, and the zygote's side of the process layer.  Non-static
- * names here carry the wd__ prefix. */
-#ifndef WD_INTERNAL_H
-#define WD_INTERNAL_H
+/* proc.h -- the bottom layer: the primitives every process warden makes is
+ * made, watched and killed with -- the growable buffer, the fork
+ * discipline, killing and reaping trees, cgroups, and the one function that
+ * starts a command.  It knows nothing of pools, workers or jobs; everything
+ * above builds on it.  Non-static names here carry the wd__ prefix. */
+#ifndef WD_PROC_H
+#define WD_PROC_H
 
 #include <limits.h>
 #include <signal.h>
@@ -29,19 +30,7 @@ int wd__buf_reserve(wd__buf *b, size_t extra); /* 0 or UV_ENOMEM */
 void wd__buf_consume(wd__buf *b, size_t n);   /* drop n bytes from the front */
 void wd__buf_free(wd__buf *b);
 
-/* ---- job registry (jobs/registry.c) ------------------------------------ */
-
-#define WD__MAX_JOBS 256
-int wd__job_lookup(const char *name);      /* index, or UV_ENOENT */
-wd_job_fn wd__job_fn(unsigned index);       /* NULL for a bad index */
-unsigned wd__job_count(void);
-/* A guardian job runs its task in child processes it watches (the command
- * job): at a deadline only those are killed, and the job answers with what
- * they wrote.  0 or UV_ENOENT. */
-int wd__job_set_guardian(const char *name);
-int wd__job_is_guardian(unsigned index);
-
-/* ---- fork discipline (supervisor/fork.c) ------------------------------- */
+/* ---- fork discipline (proc/fork.c) ------------------------------- */
 
 /* Forks with every signal blocked; single_threaded selects _Fork(), which
  * runs no atfork handlers (see fork.c).  The parent gets its mask back
@@ -51,7 +40,7 @@ int wd__job_is_guardian(unsigned index);
  * _exit(). */
 pid_t wd__fork(sigset_t *oldmask, int single_threaded);
 
-/* ---- process trees (supervisor/reap.c) --------------------------------- */
+/* ---- process trees (proc/reap.c) --------------------------------- */
 
 /* Kills (SIGKILL) and reaps every child of the calling process for which
  * keep(pid, arg) is false, over and over, since this process is a child
@@ -71,7 +60,7 @@ void wd__kill_children_of(pid_t worker);
  * that has already exited.  Returns how many it reaped. */
 int wd__reap_exited(int (*keep)(pid_t pid, void *arg), void *arg);
 
-/* ---- cgroups (supervisor/cgroup.c) ------------------------------------- */
+/* ---- cgroups (proc/cgroup.c) ------------------------------------- */
 
 /* The calling process's own cgroup v2 directory (mount point + path), or
  * -ENOTSUP when WARDEN_CGROUP=0 asks for process groups, -ENOENT when there
@@ -97,7 +86,7 @@ void wd__cgroup_remove(const char *path, int depth);
 /* Removes the cgroups that wardens no longer alive left in parent. */
 void wd__cgroup_sweep_stale(const char *parent);
 
-/* ---- starting a command (supervisor/spawn.c) --------------------------- */
+/* ---- starting a command (proc/spawn.c) --------------------------- */
 
 /* How wd__spawn() starts a command. */
 typedef struct {
@@ -134,94 +123,4 @@ typedef struct {
  * when the process could not be made or placed. */
 int wd__spawn(const wd__spawn_opts *o, pid_t *pid, int *pidfd, int *exec_errno);
 
-/* ---- the zygote (supervisor/zygote.c) ---------------------------------- */
-
-typedef struct {
-  uint64_t memory_limit;
-  uint64_t cpu_limit_s;
-  size_t stderr_tail;
-  char cgroup[PATH_MAX]; /* the pool's cgroup; "" when it uses groups */
-} wd__worker_cfg;
-
-/* Messages on the zygote's SOCK_SEQPACKET socket.  A SPAWN carries the
- * worker's socket end as SCM_RIGHTS; an EXITED is followed by `tail_len`
- * bytes of the worker's last stderr. */
-enum {
-  WD__Z_SPAWN = 1,  /* sup -> zyg: fork worker `id` */
-  WD__Z_KILL,       /* sup -> zyg: signal `sig` to worker `id`'s tree, or
-                       (code WD__KILL_TASK) to its task only; pid = tag */
-  WD__Z_SPAWNED,    /* zyg -> sup: worker `id` is `pid` */
-  WD__Z_SPAWN_FAIL, /* zyg -> sup: fork failed with -`code` */
-  WD__Z_EXITED,     /* zyg -> sup: worker `id` and its tree are reaped */
-  WD__Z_SPARE       /* zyg -> sup: a spare zygote `pid`, our child, with
-                       its wake socket as SCM_RIGHTS; sup -> zyg: make one */
-};
-
-typedef struct {
-  uint32_t type;
-  uint32_t id;
-  int32_t pid;
-  int32_t code; /* exit code, -1 if signalled; SPAWN_FAIL: negative errno */
-  int32_t sig;  /* terminating signal, or the signal to send */
-  uint32_t tail_len;
-} wd__zmsg;
-
-#define WD__ZMSG_MAX (sizeof(wd__zmsg) + 65536)
-
-/* Scope of a KILL.  WORKER: the worker and everything in it.  TASK: only
- * what the task's guardian job started; the worker lives, kills its task's
- * tree, and answers with what the task had written (jobs/command.c). */
-#define WD__KILL_WORKER 0
-#define WD__KILL_TASK 1
-
-/* The zygote asks a worker to signal its task with this signal, the value
- * carrying the signal (low 8 bits) and the task's tag (the task id's low 23
- * bits), so a request that arrives after its task ended is dropped. */
-#define WD__SIG_TASK (SIGRTMIN + 3)
-#define WD__TAG(id) ((uint32_t)((id) & 0x7fffffu))
-
-typedef struct {
-  pid_t pid;
-  int pidfd; /* of the zygote, our own child: waitid(P_PIDFD) reaps it */
-  int fd;    /* our end of the control socket */
-} wd__zygote;
-
-/* Forks the zygote (see zygote.c for why there is one).  Returns 0 or a
- * negative errno; on error nothing is left open. */
-int wd__zygote_start(const wd__worker_cfg *cfg, wd__zygote *z);
-
-/* Sends a message (and fd, if >= 0) to the zygote.  0 or negative errno. */
-int wd__zygote_send(int fd, const wd__zmsg *m, int passfd);
-/* Receives one message into buf and the fd passed with it, if any, into
- * *passfd (close-on-exec; -1 without one).  Its size, 0 at EOF, or a
- * negative errno. */
-ssize_t wd__zygote_recv(int fd, void *buf, size_t n, int flags, int *passfd);
-
-/* ---- the worker (supervisor/worker.c) ---------------------------------- */
-
-/* Fixed descriptors in a worker. */
-#define WD__FD_SOCK 3   /* tasks in, results out (close-on-exec) */
-#define WD__FD_STDERR 4 /* the supervisor's own stderr (close-on-exec) */
-
-/* What a guardian job (one that runs the task in child processes, like the
- * command job) uses from its worker: */
-/* The task cgroup's cgroup.procs for wd__spawn_opts.cgroup_procs, or -1
- * when the pool contains tasks by process group. */
-int wd__task_procs_fd(void);
-/* The signal the supervisor asked for this task (0: none), taken once. */
-int wd__task_signal(void);
-/* The mask to wait under (ppoll): the worker's, with WD__SIG_TASK open, so
- * a request cannot slip in between a check and the wait. */
-const sigset_t *wd__task_waitmask(void);
-/* Kills the whole tree of the current task (cgroup.kill of the task
- * cgroup), or does nothing and returns -ENOTSUP without one. */
-int wd__task_kill_tree(void);
-
-/* The task cgroup's cgroup.procs and cgroup.kill, open in the worker (-1,
- * -1 without cgroups); set before wd__worker_main. */
-void wd__worker_task_cgroup(int procs, int kill);
-
-/* The worker's main loop; returns when the supervisor closes the socket. */
-void wd__worker_main(const wd__worker_cfg *cfg) __attribute__((noreturn));
-
-#endif /* WD_INTERNAL_H */
+#endif /* WD_PROC_H */

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "proc.h"
 
 /* Reads /proc/<pid>/task/<pid>/children: the children of that process's
  * main thread.  Our processes are single-threaded, so that is all of them.

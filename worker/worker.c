@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "worker.h"
 #include "proto.h"
 
 static uint64_t now_ns(void) {
@@ -66,7 +66,7 @@ static void arm_cpu_limit(uint64_t limit_s) {
 /* ---- the task's tree --------------------------------------------------- */
 
 /* The supervisor's requests for the running task arrive as WD__SIG_TASK
- * (see internal.h): blocked, except while a guardian job waits in ppoll()
+ * (see job.h): blocked, except while a guardian job waits in ppoll()
  * under wd__task_waitmask(), so one is never lost between a check and the
  * wait.  The tag drops a request meant for a task that has already ended. */
 static volatile sig_atomic_t task_tag = -1, task_sig;

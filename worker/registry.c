@@ -5,7 +5,7 @@
  * what the index means because they hold the same copy of the table. */
 #include <string.h>
 
-#include "../supervisor/internal.h"
+#include "worker.h"
 
 static struct {
   char name[64];

@@ -31,7 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "proc.h"
 
 enum { FAILED_SETUP = 1, FAILED_EXEC };
 

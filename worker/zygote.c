@@ -35,7 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "worker.h"
 
 #define CTL_FD 3
 #define EV_CTL UINT64_MAX

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "proc.h"
 
 int wd__buf_reserve(wd__buf *b, size_t extra) {
   if (b->off > 0 && b->off == b->len) /* fully consumed: start over */
