@@ -8,7 +8,7 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wstrict-prototypes $(WE
            -Iinclude -MMD -MP
 DEPS    := build/.deps-ok
 PKGS     = $(shell pkg-config --cflags --libs libuv 2>/dev/null)
-LDLIBS  := -lstb -ljpeg -lspng -lseccomp -lpthread -lm
+LDLIBS  := -lpthread -lm
 # Bind every symbol at start-up (full RELRO): the zygote and each worker
 # inherit a resolved GOT instead of each resolving it again, lazily.
 override LDFLAGS += -Wl,-z,now -Wl,-z,relro
@@ -18,7 +18,14 @@ override CFLAGS += $(SAN)
 override LDFLAGS += $(SAN)
 
 B := build
-LIB_SRC := $(wildcard proc/*.c worker/*.c pool/*.c jobs/*.c)
+# The image job is a library of its own, libwarden-image.a, linked only
+# into what runs it (IMAGE_USERS), so that libwarden.a and the programs
+# built on it need no image library.
+IMAGE_SRC := $(wildcard jobs/resize*.c jobs/image*.c)
+IMAGE_OBJ := $(IMAGE_SRC:%.c=$(B)/%.o)
+IMAGE_LIBS := -ljpeg -lspng -lseccomp -lstb -lm
+PIXEL_LIBS := -ljpeg -lspng -lstb -lm
+LIB_SRC := $(filter-out $(IMAGE_SRC),$(wildcard proc/*.c worker/*.c pool/*.c jobs/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 EXAMPLES:= $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
@@ -35,8 +42,17 @@ WARDEN_OBJ := $(addprefix $(B)/cli/,main.o exec.o run.o) $(CLI_COMMON)
 RESIZE_OBJ := $(addprefix $(B)/cli/,resize_main.o resize.o) $(CLI_COMMON)
 PROGRAMS   := $(B)/warden $(B)/warden-resize
 
+# Who links the image job (with its libraries), and who only makes or
+# checks image files with stb, libjpeg and libspng (tests/images.h).
+IMAGE_USERS := $(B)/warden-resize $(B)/tests/test_resize $(B)/fuzz/replay_resize
+PIXEL_USERS := $(addprefix $(B)/tests/,test_attack test_chaos test_cli test_examples) \
+               $(addprefix $(B)/examples/,images mkimages)
+$(IMAGE_USERS): $(B)/libwarden-image.a
+$(IMAGE_USERS): private IMAGE_LINK = $(B)/libwarden-image.a $(IMAGE_LIBS)
+$(PIXEL_USERS): private IMAGE_LINK = $(PIXEL_LIBS)
+
 .PHONY: all deps test unit-tests test-asan test-valgrind fuzz soak demo bench clean examples install
-all: $(PROGRAMS) $(B)/libwarden.a examples
+all: $(PROGRAMS) $(B)/libwarden.a $(B)/libwarden-image.a examples
 
 $(DEPS): scripts/deps.sh
 	@mkdir -p $(B)
@@ -51,18 +67,23 @@ $(B)/%.o: %.c $(DEPS)
 $(B)/libwarden.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
+$(B)/libwarden-image.a: $(IMAGE_OBJ)
+	$(AR) rcs $@ $^
+
 $(B)/warden: $(WARDEN_OBJ) $(B)/libwarden.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(WARDEN_OBJ) $(B)/libwarden.a \
 	  $$(pkg-config --libs libuv) -lpthread -lm
 
 $(B)/warden-resize: $(RESIZE_OBJ) $(B)/libwarden.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(RESIZE_OBJ) $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(RESIZE_OBJ) $(IMAGE_LINK) $(B)/libwarden.a \
+	  $$(pkg-config --libs libuv) $(LDLIBS)
 
 $(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a $(B)/cli/parse.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DWD_BIN='"$(B)/warden"' -DWD_EXAMPLES='"$(B)/examples"' \
 	  $$(pkg-config --cflags check libuv stb) \
-	  $(LDFLAGS) -o $@ $< $(B)/cli/parse.o $(B)/libwarden.a $$(pkg-config --libs check libuv) $(LDLIBS)
+	  $(LDFLAGS) -o $@ $< $(B)/cli/parse.o $(IMAGE_LINK) $(B)/libwarden.a \
+	  $$(pkg-config --libs check libuv) $(LDLIBS)
 
 # test_faults makes the N-th allocation fail: the library's calls to
 # malloc, calloc and realloc go to wrappers the test defines (libuv and
@@ -71,7 +92,8 @@ $(B)/tests/test_faults: override LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wr
 
 $(B)/examples/%: examples/%.c $(B)/libwarden.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv stb) $(LDFLAGS) -o $@ $< $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv stb) $(LDFLAGS) -o $@ $< $(IMAGE_LINK) \
+	  $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
 $(B)/bench/%: bench/%.c $(B)/libwarden.a
 	@mkdir -p $(dir $@)
@@ -95,7 +117,7 @@ unit-tests: $(PROGRAMS) $(TESTS) examples $(REPLAYS)
 $(B)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(B)/libwarden.a $(B)/cli/parse.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv stb) $(LDFLAGS) -o $@ $< fuzz/replay.c \
-	  $(B)/cli/parse.o $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
+	  $(B)/cli/parse.o $(IMAGE_LINK) $(B)/libwarden.a $$(pkg-config --libs libuv) $(LDLIBS)
 
 # Any report fails the run (halt_on_error; UBSan does not recover).  A
 # crashing task must still die of its signal (the tests check the status),
@@ -160,11 +182,14 @@ $(FZ)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(DEPS)
 	@scripts/deps.sh clang libclang-rt-14-dev
 	@mkdir -p $(FZ)
 	clang $(FUZZ_CFLAGS) $$(pkg-config --cflags libuv stb) -o $@ $< $(FUZZ_SRC) \
-	  $$(pkg-config --libs libuv) $(LDLIBS)
+	  $(FUZZ_IMAGE) $$(pkg-config --libs libuv) $(LDLIBS)
+
+$(FZ)/fuzz_resize: $(IMAGE_SRC)
+$(FZ)/fuzz_resize: private FUZZ_IMAGE = $(IMAGE_SRC) $(IMAGE_LIBS)
 
 $(FZ)/seeds: fuzz/seeds.c tests/images.h $(DEPS)
 	@mkdir -p $(FZ)
-	$(CC) $(CFLAGS) $$(pkg-config --cflags stb) -o $@ $< $(LDLIBS)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags stb) -o $@ $< $(PIXEL_LIBS)
 
 # make soak: 100,000 library tasks and 20,000 commands; memory and fds
 # must stay flat (bench/soak.sh prints the figures).
@@ -184,4 +209,4 @@ install: $(PROGRAMS) $(B)/libwarden.a
 clean:
 	rm -rf $(B) build-asan $(FZ)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(IMAGE_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

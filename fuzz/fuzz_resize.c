@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../jobs/resize.h"
+#include "../worker/worker.h" /* wd__job_lookup: the job as a worker runs it */
 
 static wd_job_fn job;
 
