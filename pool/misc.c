@@ -1,7 +1,7 @@
 /* misc.c -- names for error codes and statuses. */
 #include <string.h>
 
-#include "pool.h"
+#include "warden.h"
 
 const char *wd_strerror(int err) {
   if (err >= 0)

@@ -22,18 +22,33 @@
 
 #include "pool.h"
 
-/* CUTTING: the running task's tree is being killed at the worker's hand
- * (a guardian job, see jobs/command.c); the worker lives, and ANSWERED --
- * the task's result frame -- brings it back to READY. */
-static const signed char next_state[S__N][E__N] = {
-    /*              SPAWN       SPAWNED    SPAWN_FAIL RETIRE      KILL       EXITED  CUT        ANSWERED */
-    [S_DOWN] =     {S_STARTING, -1,        -1,        -1,         -1,        -1,     -1,        -1},
-    [S_STARTING] = {-1,         S_READY,   S_DOWN,    -1,         S_KILLING, -1,     -1,        -1},
-    [S_READY] =    {-1,         -1,        -1,        S_DRAINING, S_KILLING, S_DOWN, S_CUTTING, -1},
-    [S_DRAINING] = {-1,         -1,        -1,        -1,         S_KILLING, S_DOWN, -1,        -1},
-    [S_KILLING] =  {-1,         S_KILLING, S_DOWN,    -1,         S_KILLING, S_DOWN, -1,        -1},
-    [S_CUTTING] =  {-1,         -1,        -1,        -1,         S_KILLING, S_DOWN, S_CUTTING, S_READY},
+/* The table: next_state[state][event], -1 where the event cannot happen
+ * in that state.  CUTTING: the running task's tree is being killed at the
+ * worker's hand (a guardian job, see jobs/command.c); the worker lives, and
+ * ANSWERED -- the task's result frame -- brings it back to READY.  LOST:
+ * the worker is gone with no EXITED to come (its zygote died, or the pool
+ * closes after reaping the zygote). */
+#define DOWN WD__S_DOWN
+#define START WD__S_STARTING
+#define READY WD__S_READY
+#define DRAIN WD__S_DRAINING
+#define KILL WD__S_KILLING
+#define CUT WD__S_CUTTING
+static const signed char next_state[WD__S_COUNT][WD__E_COUNT] = {
+    /*          SPAWN  SPAWNED FAIL  RETIRE KILL  EXITED CUT  ANSWERED LOST */
+    [DOWN] =  {START, -1,     -1,   -1,    -1,   -1,    -1,  -1,      -1},
+    [START] = {-1,    READY,  DOWN, -1,    KILL, -1,    -1,  -1,      DOWN},
+    [READY] = {-1,    -1,     -1,   DRAIN, KILL, DOWN,  CUT, -1,      DOWN},
+    [DRAIN] = {-1,    -1,     -1,   -1,    KILL, DOWN,  -1,  -1,      DOWN},
+    [KILL] =  {-1,    KILL,   DOWN, -1,    KILL, DOWN,  -1,  -1,      DOWN},
+    [CUT] =   {-1,    -1,     -1,   -1,    KILL, DOWN,  CUT, READY,   DOWN},
 };
+#undef DOWN
+#undef START
+#undef READY
+#undef DRAIN
+#undef KILL
+#undef CUT
 
 /* How long a worker asked to kill its task's tree has to answer before it
  * is killed with it.  It answers within a pipe round trip once the tree is
@@ -47,11 +62,17 @@ static const signed char next_state[S__N][E__N] = {
  * with it and the spare takes over. */
 #define ZYGOTE_WATCHDOG_MS 10000
 
-void wd__slot_event(wd__slot *s, wd__sevent ev) {
-  int next = next_state[s->state][ev];
+int wd__slot_next_state(wd__slot_state state, wd__slot_event ev) {
+  if ((unsigned)state >= WD__S_COUNT || (unsigned)ev >= WD__E_COUNT)
+    return -1;
+  return next_state[state][ev];
+}
+
+static void transition(wd__slot *s, wd__slot_event ev) {
+  int next = wd__slot_next_state(s->state, ev);
   if (next < 0)
     abort(); /* a broken invariant: the zygote and we disagree */
-  s->state = (wd__sstate)next;
+  s->state = (wd__slot_state)next;
 }
 
 static void on_timer(uv_timer_t *h);
@@ -61,7 +82,7 @@ int wd__slot_init(wd_pool *p, wd__slot *s, uint32_t id) {
   memset(s, 0, sizeof(*s));
   s->pool = p;
   s->id = id;
-  s->state = S_DOWN;
+  s->state = WD__S_DOWN;
   int err = uv_timer_init(p->loop, &s->timer);
   if (err)
     return err;
@@ -85,7 +106,7 @@ static unsigned window(const wd_pool *p) {
  * share a moment later. */
 int wd__slot_can_take(const wd__slot *s) {
   const wd_pool *p = s->pool;
-  return s->state == S_READY && s->conn != NULL && !p->closing &&
+  return s->state == WD__S_READY && s->conn != NULL && !p->closing &&
          p->shutdown != WD_IMMEDIATE && s->inflight < window(p) &&
          (s->inflight == 0 || (size_t)s->inflight * p->nslots < p->outstanding) &&
          (p->opts.max_tasks == 0 || s->dispatched < p->opts.max_tasks);
@@ -124,8 +145,8 @@ static void spawn(wd__slot *s) {
     backoff(s);
     return;
   }
-  wd__slot_event(s, E_SPAWN);
-  if (wd__pool_zygote_send(p, WD__Z_SPAWN, s->id, 0, sv[1]) != 0) /* takes sv[1] */
+  transition(s, WD__E_SPAWN);
+  if (wd__pool_zygote_spawn(p, s->id, sv[1]) != 0) /* takes sv[1] */
     wd__slot_on_spawn_fail(s, UV_ENOMEM); /* backs off, then again */
 }
 
@@ -133,15 +154,15 @@ void wd__slot_on_spawned(wd__slot *s, pid_t pid) {
   s->pid = pid;
   s->dispatched = 0;
   s->spawn_failures = 0;
-  wd__slot_event(s, E_SPAWNED);
-  if (s->state == S_READY)
+  transition(s, WD__E_SPAWNED);
+  if (s->state == WD__S_READY)
     wd__pool_avail(s->pool, s);
 }
 
 void wd__slot_on_spawn_fail(wd__slot *s, int err) {
   (void)err;
   wd__slot_close(s);
-  wd__slot_event(s, E_SPAWN_FAIL);
+  transition(s, WD__E_SPAWN_FAIL);
   s->spawn_failures++;
   if (!s->pool->closing)
     backoff(s);
@@ -150,24 +171,24 @@ void wd__slot_on_spawn_fail(wd__slot *s, int err) {
 /* ---- sending -------------------------------------------------------------- */
 
 static void start_head(wd__slot *s) {
-  wd_future *t = s->head;
+  wd__task *t = s->head;
   uv_timer_stop(&s->timer);
   if (t == NULL)
     return;
-  if (t->res.status != WD_PENDING) {
+  if (t->f.res.status != WD_PENDING) {
     /* Cancelled while it waited behind another task: now it would run. */
-    wd__slot_kill(s, R_CANCEL, SIGKILL);
+    wd__slot_kill(s, WD__R_CANCEL, SIGKILL);
     return;
   }
-  t->res.attempts++;
-  t->res.started_ns = uv_hrtime();
-  t->res.pid = s->pid;
+  t->f.res.attempts++;
+  t->f.res.started_ns = uv_hrtime();
+  t->f.res.pid = s->pid;
   if (t->timeout_ms)
     uv_timer_start(&s->timer, on_timer, t->timeout_ms, 0);
 }
 
-void wd__slot_send(wd__slot *s, wd_future *t) {
-  wd__hdr h = {t->map ? WD__F_MAP : WD__F_TASK, (uint32_t)t->arg_len, t->id,
+void wd__slot_send(wd__slot *s, wd__task *t) {
+  wd__hdr h = {t->chunk_end ? WD__F_MAP : WD__F_TASK, (uint32_t)t->arg_len, t->id,
                t->job, t->items};
   if (wd__buf_reserve(&s->obuf, WD__HDR_SIZE + t->arg_len) != 0) {
     /* Not back to the queue: this slot stays free, so dispatch would hand
@@ -219,8 +240,8 @@ void wd__slot_flush(wd__slot *s) {
 
 /* ---- ending tasks --------------------------------------------------------- */
 
-static wd_future *pop_head(wd__slot *s) {
-  wd_future *t = s->head;
+static wd__task *pop_head(wd__slot *s) {
+  wd__task *t = s->head;
   s->head = t->next;
   if (s->head)
     s->head->prev = NULL;
@@ -232,33 +253,33 @@ static wd_future *pop_head(wd__slot *s) {
   return t;
 }
 
-static int should_retry(const wd_future *t, wd_status st) {
+static int should_retry(const wd__task *t, wd_status st) {
   const wd_pool *p = t->pool;
-  return st != WD_OK && st != WD_CANCELLED && t->res.status == WD_PENDING &&
+  return st != WD_OK && st != WD_CANCELLED && t->f.res.status == WD_PENDING &&
          !p->closing && p->shutdown != WD_IMMEDIATE &&
-         t->res.attempts <= t->retries;
+         t->f.res.attempts <= t->retries;
 }
 
 static void retire(wd__slot *s) {
-  wd__slot_event(s, E_RETIRE);
+  transition(s, WD__E_RETIRE);
   if (s->inflight == 0)
     wd__slot_close(s); /* EOF tells the worker to exit */
 }
 
 static void on_frame(wd__slot *s, const wd__hdr *h, const char *body) {
   wd_pool *p = s->pool;
-  wd_future *t = s->head;
-  if (t == NULL || h->id != t->id || (h->type == WD__F_MAPRES) != (t->map != NULL)) {
-    wd__slot_kill(s, R_PROTO, SIGKILL);
+  wd__task *t = s->head;
+  if (t == NULL || h->id != t->id || (h->type == WD__F_MAPRES) != (t->chunk_end != NULL)) {
+    wd__slot_kill(s, WD__R_PROTO, SIGKILL);
     return;
   }
   pop_head(s);
   observe(p, h->type == WD__F_MAPRES && h->a ? h->b / h->a : h->b);
   wd_status cut = WD_PENDING;
-  if (s->state == S_CUTTING) { /* the answer after its tree was killed */
-    cut = s->reason == R_TIMEOUT ? WD_TIMEOUT : WD_CANCELLED;
-    wd__slot_event(s, E_ANSWERED);
-    s->reason = R_NONE;
+  if (s->state == WD__S_CUTTING) { /* the answer after its tree was killed */
+    cut = s->reason == WD__R_TIMEOUT ? WD_TIMEOUT : WD_CANCELLED;
+    transition(s, WD__E_ANSWERED);
+    s->reason = WD__R_NONE;
     s->escalated = 0;
   }
   start_head(s); /* the next task's clock starts as this result arrives */
@@ -270,12 +291,12 @@ static void on_frame(wd__slot *s, const wd__hdr *h, const char *body) {
     wd__task_result(t, h, body);
     wd__pool_task_done(p, t);
   }
-  if (s->state == S_READY && p->opts.max_tasks &&
+  if (s->state == WD__S_READY && p->opts.max_tasks &&
       s->dispatched >= p->opts.max_tasks && s->inflight == 0)
     retire(s);
-  else if (s->state == S_DRAINING && s->inflight == 0)
+  else if (s->state == WD__S_DRAINING && s->inflight == 0)
     wd__slot_close(s);
-  else if (s->state == S_READY && s->inflight == 0 &&
+  else if (s->state == WD__S_READY && s->inflight == 0 &&
            p->shutdown == WD_GRACEFUL && p->q_head == NULL)
     retire(s); /* nothing left to give it */
   else if (wd__slot_can_take(s))
@@ -289,19 +310,19 @@ static void on_frame(wd__slot *s, const wd__hdr *h, const char *body) {
  * timeout because the report was slow (found by the chaos test). */
 static void worker_gone(wd__slot *s) {
   wd__fdpoll_set(s->conn, 0);
-  if (s->state != S_KILLING && s->state != S_DOWN)
+  if (s->state != WD__S_KILLING && s->state != WD__S_DOWN)
     uv_timer_stop(&s->timer);
 }
 
 static void read_results(wd__slot *s) {
   uv_update_time(s->pool->loop);
-  while (s->conn && (s->state == S_READY || s->state == S_DRAINING ||
-                     s->state == S_CUTTING)) {
+  while (s->conn && (s->state == WD__S_READY || s->state == WD__S_DRAINING ||
+                     s->state == WD__S_CUTTING)) {
     if (wd__buf_reserve(&s->ibuf, 65536) != 0) {
       /* Returning would only bring us back at once (the socket is still
        * readable): a spin for as long as memory is short.  The running
        * task fails and says why. */
-      wd__slot_kill(s, R_NOMEM, SIGKILL);
+      wd__slot_kill(s, WD__R_NOMEM, SIGKILL);
       return;
     }
     ssize_t n = recv(s->conn->fd, s->ibuf.p + s->ibuf.len,
@@ -319,7 +340,7 @@ static void read_results(wd__slot *s) {
       long len = wd__frame_parse(s->ibuf.p + s->ibuf.off,
                                  s->ibuf.len - s->ibuf.off, &h);
       if (len < 0) {
-        wd__slot_kill(s, R_PROTO, SIGKILL);
+        wd__slot_kill(s, WD__R_PROTO, SIGKILL);
         return;
       }
       if (len == 0)
@@ -330,7 +351,7 @@ static void read_results(wd__slot *s) {
       if (s->conn == NULL)
         return;
       wd__buf_consume(&s->ibuf, (size_t)len);
-      if (s->state == S_KILLING)
+      if (s->state == WD__S_KILLING)
         return;
     }
   }
@@ -345,7 +366,7 @@ static void on_io(uv_poll_t *h, int status, int events) {
   }
   if (events & UV_WRITABLE)
     wd__slot_flush(s);
-  if ((events & UV_READABLE) && s->state == S_KILLING) {
+  if ((events & UV_READABLE) && s->state == WD__S_KILLING) {
     /* The task answered after the first signal of a grace period: it has
      * stopped, only its guardian is left.  No need to wait out the grace. */
     if (!s->escalated)
@@ -353,21 +374,21 @@ static void on_io(uv_poll_t *h, int status, int events) {
     wd__fdpoll_set(fp, 0);
     return;
   }
-  if ((events & UV_READABLE) && s->state != S_READY && s->state != S_DRAINING &&
-      s->state != S_CUTTING)
+  if ((events & UV_READABLE) && s->state != WD__S_READY && s->state != WD__S_DRAINING &&
+      s->state != WD__S_CUTTING)
     wd__fdpoll_set(fp, 0); /* a hang-up before SPAWNED: EXITED follows */
   else if (events & UV_READABLE)
     read_results(s);
 }
 
-void wd__slot_kill(wd__slot *s, wd__reason why, int sig) {
-  if (s->state == S_DOWN)
+void wd__slot_kill(wd__slot *s, wd__kill_reason why, int sig) {
+  if (s->state == WD__S_DOWN)
     return;
-  if (s->state != S_KILLING) {
+  if (s->state != WD__S_KILLING) {
     s->reason = why;
     s->escalated = 0;
   }
-  wd__slot_event(s, E_KILL);
+  transition(s, WD__E_KILL);
   uv_timer_stop(&s->timer);
   if (sig == SIGKILL) {
     s->escalated = 1;
@@ -379,10 +400,10 @@ void wd__slot_kill(wd__slot *s, wd__reason why, int sig) {
 /* Asks the worker to signal its running task's tree, and to answer: the
  * worker lives on (guardian jobs only).  The timer then runs the grace,
  * or, after SIGKILL, the backstop. */
-static void cut(wd__slot *s, wd__reason why, int sig, uint64_t wait_ms) {
-  if (s->state != S_CUTTING)
+static void cut(wd__slot *s, wd__kill_reason why, int sig, uint64_t wait_ms) {
+  if (s->state != WD__S_CUTTING)
     s->reason = why;
-  wd__slot_event(s, E_CUT);
+  transition(s, WD__E_CUT);
   if (sig == SIGKILL)
     s->escalated = 1;
   wd__pool_zygote_kill(s->pool, s->id, sig, WD__KILL_TASK, WD__TAG(s->head->id));
@@ -393,19 +414,19 @@ static void cut(wd__slot *s, wd__reason why, int sig, uint64_t wait_ms) {
  * down, the spawn back-off is over. */
 static void on_timer(uv_timer_t *h) {
   wd__slot *s = h->data;
-  if (s->state == S_DOWN) {
+  if (s->state == WD__S_DOWN) {
     spawn(s);
     return;
   }
-  if (s->state == S_KILLING && s->escalated) {
+  if (s->state == WD__S_KILLING && s->escalated) {
     wd__pool_zygote_stuck(s->pool); /* no EXITED after SIGKILL */
     return;
   }
-  if (s->state == S_KILLING || (s->state == S_CUTTING && s->escalated)) {
+  if (s->state == WD__S_KILLING || (s->state == WD__S_CUTTING && s->escalated)) {
     wd__slot_kill(s, s->reason, SIGKILL); /* the worker's tree, all of it */
     return;
   }
-  if (s->state == S_CUTTING) {
+  if (s->state == WD__S_CUTTING) {
     cut(s, s->reason, SIGKILL, CUT_BACKSTOP_MS); /* the grace is over */
     return;
   }
@@ -413,12 +434,12 @@ static void on_timer(uv_timer_t *h) {
     return;
   uint64_t grace = s->head->grace_ms;
   int sig = grace ? s->head->term_signal : SIGKILL;
-  if (s->state == S_READY && s->head->map == NULL &&
+  if (s->state == WD__S_READY && s->head->chunk_end == NULL &&
       wd__job_is_guardian(s->head->job)) {
-    cut(s, R_TIMEOUT, sig, grace ? grace : CUT_BACKSTOP_MS);
+    cut(s, WD__R_TIMEOUT, sig, grace ? grace : CUT_BACKSTOP_MS);
     return;
   }
-  wd__slot_kill(s, R_TIMEOUT, sig);
+  wd__slot_kill(s, WD__R_TIMEOUT, sig);
   if (grace)
     uv_timer_start(&s->timer, on_timer, grace, 0);
 }
@@ -432,41 +453,48 @@ void wd__slot_close(wd__slot *s) {
   s->obuf.off = s->obuf.len = 0;
 }
 
-void wd__slot_on_exited(wd__slot *s, const wd__zmsg *m, const char *tail) {
-  wd_pool *p = s->pool;
-  if (s->state == S_READY || s->state == S_DRAINING)
-    read_results(s); /* results the worker sent before it died */
-  wd__slot_close(s);
-  uv_timer_stop(&s->timer);
-  wd__reason why = s->reason;
-  wd_future *t = s->head ? pop_head(s) : NULL;
-  if (t != NULL && t->res.started_ns) /* a killed task was slow, at least */
-    observe(p, (uv_hrtime() - t->res.started_ns) / 1000);
-  if (t != NULL) {
-    wd_status st = why == R_TIMEOUT                      ? WD_TIMEOUT
-                   : why == R_CANCEL || why == R_SHUTDOWN ? WD_CANCELLED
-                   : why == R_NOMEM                       ? WD_ERROR
-                   : m->sig || why == R_PROTO             ? WD_CRASHED
-                                                         : WD_EXITED;
-    if (should_retry(t, st))
-      wd__pool_requeue_front(p, t);
-    else if (why == R_NOMEM) {
-      wd__task_fail(t, WD_ERROR, UV_ENOMEM, 0, NULL, 0);
-      wd__pool_task_done(p, t);
-    } else {
-      wd__task_fail(t, st, m->code, m->sig, tail, m->tail_len);
-      wd__pool_task_done(p, t);
-    }
+/* How the running task of a worker that died resolves: by why it was
+ * killed, else by how it died. */
+static wd_status fate(wd__kill_reason why, int sig) {
+  switch (why) {
+  case WD__R_TIMEOUT: return WD_TIMEOUT;
+  case WD__R_CANCEL:
+  case WD__R_SHUTDOWN: return WD_CANCELLED;
+  case WD__R_NOMEM: return WD_ERROR;
+  case WD__R_PROTO: return WD_CRASHED;
+  default: return sig ? WD_CRASHED : WD_EXITED;
   }
-  /* What was sent ahead never ran: back to the front, in order. */
+}
+
+/* The running task of a dead worker: retried, or resolved with its fate. */
+static void end_running(wd__slot *s, wd__task *t, int code, int sig,
+                        const char *tail, size_t tail_len) {
+  wd_pool *p = s->pool;
+  if (t->f.res.started_ns) /* a killed task was slow, at least */
+    observe(p, (uv_hrtime() - t->f.res.started_ns) / 1000);
+  wd_status st = fate(s->reason, sig);
+  if (should_retry(t, st)) {
+    wd__pool_requeue_front(p, t);
+    return;
+  }
+  if (s->reason == WD__R_NOMEM)
+    wd__task_fail(t, WD_ERROR, UV_ENOMEM, 0, NULL, 0);
+  else
+    wd__task_fail(t, st, code, sig, tail, tail_len);
+  wd__pool_task_done(p, t);
+}
+
+/* What was sent ahead of a dead worker's head never ran: back to the front
+ * of the queue, in order -- or cancelled, when the pool is stopping. */
+static void requeue_sent_ahead(wd__slot *s) {
+  wd_pool *p = s->pool;
   while (s->tail) {
-    wd_future *u = s->tail;
+    wd__task *u = s->tail;
     s->tail = u->prev;
     u->next = u->prev = NULL;
     u->slot = NULL;
     s->inflight--;
-    if (u->res.status == WD_PENDING && p->shutdown != WD_IMMEDIATE &&
-        !p->closing)
+    if (u->f.res.status == WD_PENDING && p->shutdown != WD_IMMEDIATE && !p->closing)
       wd__pool_requeue_front(p, u);
     else {
       wd__task_fail(u, WD_CANCELLED, -1, 0, NULL, 0);
@@ -475,11 +503,26 @@ void wd__slot_on_exited(wd__slot *s, const wd__zmsg *m, const char *tail) {
   }
   s->head = NULL;
   s->inflight = 0;
-  s->reason = R_NONE;
+}
+
+/* The worker is dead and its tree reaped (EXITED) or gone unreported
+ * (LOST): its tasks end, and a new worker is started while there is work. */
+static void worker_down(wd__slot *s, wd__slot_event ev, int code, int sig,
+                        const char *tail, size_t tail_len) {
+  wd_pool *p = s->pool;
+  if (s->state == WD__S_READY || s->state == WD__S_DRAINING)
+    read_results(s); /* results the worker sent before it died */
+  wd__slot_close(s);
+  uv_timer_stop(&s->timer);
+  wd__task *t = s->head ? pop_head(s) : NULL;
+  if (t != NULL)
+    end_running(s, t, code, sig, tail, tail_len);
+  requeue_sent_ahead(s);
+  s->reason = WD__R_NONE;
   s->pid = 0;
-  int died_idle = t == NULL && s->dispatched == 0 && s->state != S_DRAINING;
-  wd__slot_event(s, E_EXITED);
-  if (!p->closing && (p->shutdown == -1 || p->q_head != NULL)) {
+  int died_idle = t == NULL && s->dispatched == 0 && s->state != WD__S_DRAINING;
+  transition(s, ev);
+  if (!p->closing && (p->shutdown == WD__RUNNING || p->q_head != NULL)) {
     if (died_idle) { /* died before it ran anything: do not fork-loop */
       s->spawn_failures++;
       backoff(s);
@@ -488,6 +531,35 @@ void wd__slot_on_exited(wd__slot *s, const wd__zmsg *m, const char *tail) {
     }
   }
   wd__pool_maybe_idle(p);
+}
+
+void wd__slot_on_exited(wd__slot *s, int code, int sig, const char *tail,
+                        size_t tail_len) {
+  worker_down(s, WD__E_EXITED, code, sig, tail, tail_len);
+}
+
+void wd__slot_lost(wd__slot *s, wd__kill_reason why) {
+  if (s->state == WD__S_DOWN)
+    return;
+  if (why != WD__R_NONE)
+    s->reason = why;
+  worker_down(s, WD__E_LOST, -1, SIGKILL, NULL, 0);
+}
+
+void wd__slot_retire_idle(wd__slot *s) {
+  if (s->state != WD__S_READY || s->inflight != 0)
+    return;
+  transition(s, WD__E_RETIRE);
+  wd__slot_close(s);
+}
+
+/* A running task is stopped only by killing its worker; one sent ahead and
+ * not started resolves now, and its result is dropped when it comes. */
+void wd__slot_cancel(wd__slot *s, wd__task *t) {
+  if (s->head != t)
+    wd__task_fail(t, WD_CANCELLED, -1, 0, NULL, 0);
+  else if (s->state != WD__S_KILLING)
+    wd__slot_kill(s, WD__R_CANCEL, SIGKILL);
 }
 
 void wd__slot_start(wd__slot *s) { spawn(s); }

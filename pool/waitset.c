@@ -1,8 +1,9 @@
 /* waitset.c -- futures handed back in the order they complete (Python's
  * as_completed), for a caller that processes results as they arrive. */
+#include <errno.h>
 #include <stdlib.h>
 
-#include "pool.h"
+#include "future.h"
 
 /* A node is made when a future is added, not when it completes: a
  * completion then never needs memory, and none can be lost for lack of it. */
@@ -71,7 +72,7 @@ int wd_waitset_next(wd_waitset *ws, wd_future **f) {
   while (ws->ready_head == NULL)
     if (uv_run(ws->loop, UV_RUN_ONCE) == 0 && ws->ready_head == NULL &&
         !uv_loop_alive(ws->loop))
-      return -35; /* EDEADLK: nothing left that could complete them */
+      return -EDEADLK; /* nothing left that could complete them */
   node *n = ws->ready_head;
   ws->ready_head = n->next;
   if (ws->ready_head == NULL)
