@@ -51,13 +51,13 @@ $(IMAGE_USERS): $(B)/libwarden-image.a
 $(IMAGE_USERS): private IMAGE_LINK = $(B)/libwarden-image.a $(IMAGE_LIBS)
 $(PIXEL_USERS): private IMAGE_LINK = $(PIXEL_LIBS)
 
-.PHONY: all deps test unit-tests test-asan test-valgrind fuzz soak demo bench clean examples install
-all: $(PROGRAMS) $(B)/libwarden.a $(B)/libwarden-image.a examples
+.PHONY: all deps test unit-tests test-asan test-valgrind fuzz soak demo bench clean examples install uninstall test-install man libs
+all: $(PROGRAMS) $(B)/libwarden.a $(B)/libwarden-image.a libs man examples
 
 $(DEPS): scripts/deps.sh
-	@mkdir -p $(B)
+	@mkdir -p $(dir $(DEPS))
 	@scripts/deps.sh build-essential pkg-config libuv1-dev check libstb-dev \
-	  libjpeg62-turbo-dev libspng-dev libseccomp-dev curl
+	  libjpeg62-turbo-dev libspng-dev libseccomp-dev curl scdoc
 	@touch $@
 
 $(B)/%.o: %.c $(DEPS)
@@ -101,9 +101,10 @@ $(B)/bench/%: bench/%.c $(B)/libwarden.a
 
 examples: $(PROGRAMS) $(EXAMPLES) # the scripts among them drive warden
 
-# make test = the unit and end-to-end tests, then the same under ASan +
-# UBSan, then the core tests under valgrind's memcheck.
-test: unit-tests test-asan test-valgrind
+# make test = the unit and end-to-end tests, make install checked in a
+# temporary tree, then the same tests under ASan + UBSan, then the core
+# tests under valgrind's memcheck.
+test: unit-tests test-install test-asan test-valgrind
 
 unit-tests: $(PROGRAMS) $(TESTS) examples $(REPLAYS)
 	@failed=0; for t in $(TESTS); do \
@@ -196,17 +197,89 @@ $(FZ)/seeds: fuzz/seeds.c tests/images.h $(DEPS)
 soak: $(PROGRAMS) $(B)/bench/bench_pool
 	bench/soak.sh
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the program, its resize
-# helper where warden looks for it (../libexec/warden/ from bin/), and the
-# library with its header for C programs.
-PREFIX ?= /usr/local
-install: $(PROGRAMS) $(B)/libwarden.a
+# ---- libraries for C programs, man pages, install -------------------------
+# Beside the static libraries, shared ones with a soname (libwarden.so.0),
+# built from position-independent objects of their own ($(B)/pic/) and
+# exporting only the public wd_ API (warden.sym).  The soname's number is
+# the major of WD_VERSION in include/warden.h.
+VERSION   := $(shell sed -n 's/.*WD_VERSION "\(.*\)".*/\1/p' include/warden.h)
+SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
+PIC_OBJ   := $(LIB_SRC:%.c=$(B)/pic/%.o)
+IMAGE_PIC_OBJ := $(IMAGE_SRC:%.c=$(B)/pic/%.o)
+SHARED    := $(B)/libwarden.so.$(VERSION) $(B)/libwarden-image.so.$(VERSION)
+STATIC    := $(B)/libwarden.a $(B)/libwarden-image.a
+libs: $(STATIC) $(SHARED)
+
+$(B)/pic/%.o: %.c $(DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC $$(pkg-config --cflags libuv stb) -c -o $@ $<
+
+$(B)/libwarden.so.$(VERSION): $(PIC_OBJ)
+$(B)/libwarden.so.$(VERSION): private SO_LIBS = $$(pkg-config --libs libuv) -lpthread -lm
+$(B)/libwarden-image.so.$(VERSION): $(IMAGE_PIC_OBJ) $(B)/libwarden.so.$(VERSION)
+$(B)/libwarden-image.so.$(VERSION): private SO_LIBS = -L$(B) -lwarden $(IMAGE_LIBS)
+# The links a build tree needs too: libNAME.so.0 for the loader,
+# libNAME.so for `cc -lNAME`.
+$(SHARED): warden.sym
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,--no-undefined -Wl,--as-needed \
+	  -Wl,-soname,$(patsubst %.$(VERSION),%.$(SOMAJOR),$(notdir $@)) \
+	  -Wl,--version-script=warden.sym -o $@ $(filter %.o,$^) $(SO_LIBS)
+	ln -sf $(notdir $@) $(patsubst %.$(VERSION),%.$(SOMAJOR),$@)
+	ln -sf $(patsubst %.$(VERSION),%.$(SOMAJOR),$(notdir $@)) $(patsubst %.$(VERSION),%,$@)
+
+# make man: the man pages (man/*.scd, scdoc) into $(B)/man/.
+MAN_SRC := $(wildcard man/*.scd)
+MANS    := $(MAN_SRC:man/%.scd=$(B)/man/%)
+man: $(MANS)
+$(B)/man/%: man/%.scd $(DEPS)
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=] [MANDIR=]: the
+# program, its resize helper where warden looks for it (../libexec/warden/
+# from bin/), the headers, the static and shared libraries with their
+# pkg-config files -- a C program builds with
+# `cc app.c $$(pkg-config --cflags --libs warden)` -- and the man pages.
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+MANDIR  ?= $(PREFIX)/share/man
+PC_SED   = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+           -e 's|@VERSION@|$(VERSION)|' -e 's|@IMAGE_LIBS@|$(IMAGE_LIBS)|'
+install: $(PROGRAMS) $(STATIC) $(SHARED) $(MANS)
 	install -D -m 755 $(B)/warden $(DESTDIR)$(PREFIX)/bin/warden
 	install -D -m 755 $(B)/warden-resize $(DESTDIR)$(PREFIX)/libexec/warden/warden-resize
-	install -D -m 644 include/warden.h $(DESTDIR)$(PREFIX)/include/warden.h
-	install -D -m 644 $(B)/libwarden.a $(DESTDIR)$(PREFIX)/lib/libwarden.a
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 $(wildcard include/*.h) $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	for so in $(notdir $(SHARED)); do \
+	  ln -sf $$so $(DESTDIR)$(LIBDIR)/$${so%.$(VERSION)}.$(SOMAJOR) && \
+	  ln -sf $${so%.$(VERSION)}.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/$${so%.$(VERSION)} || exit 1; \
+	done
+	for pc in warden warden-image; do \
+	  sed $(PC_SED) $$pc.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/$$pc.pc || exit 1; \
+	done
+	install -m 644 $(filter %.1,$(MANS)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(filter %.3,$(MANS)) $(DESTDIR)$(MANDIR)/man3/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig || true; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/warden $(addprefix $(DESTDIR)$(PREFIX)/include/,$(notdir $(wildcard include/*.h)))
+	rm -rf $(DESTDIR)$(PREFIX)/libexec/warden
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(notdir $(STATIC)) libwarden.so* libwarden-image.so*)
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/warden.pc $(DESTDIR)$(LIBDIR)/pkgconfig/warden-image.pc
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MANS)))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(filter %.3,$(MANS))))
+
+# make test-install: make install into a temporary DESTDIR, then build and
+# run C programs against the installed tree alone, through pkg-config
+# (tests/install.sh).
+test-install: $(PROGRAMS) $(STATIC) $(SHARED) $(MANS)
+	@echo "== tests/install.sh"
+	@MAKE="$(MAKE)" B="$(B)" tests/install.sh
 
 clean:
 	rm -rf $(B) build-asan $(FZ)
 
--include $(LIB_OBJ:.o=.d) $(IMAGE_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(IMAGE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(IMAGE_PIC_OBJ:.o=.d)

@@ -4,7 +4,7 @@
 # exact command to run and fails.  Usage: scripts/deps.sh [PACKAGE...]
 set -eu
 pkgs="$*"
-[ -n "$pkgs" ] || pkgs="build-essential pkg-config libuv1-dev check libstb-dev libjpeg62-turbo-dev libspng-dev libseccomp-dev"
+[ -n "$pkgs" ] || pkgs="build-essential pkg-config libuv1-dev check libstb-dev libjpeg62-turbo-dev libspng-dev libseccomp-dev scdoc"
 missing=""
 for p in $pkgs; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
