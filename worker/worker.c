@@ -40,7 +40,7 @@ static void flush_or_die(wd__buf *out) {
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      _exit(0); /* the supervisor is gone: nobody wants the result */
+      _exit(WD__WORKER_DONE); /* the supervisor is gone: nobody wants the result */
     off += (size_t)n;
   }
   out->len = 0;
@@ -145,7 +145,7 @@ static void run_task(const wd__worker_cfg *cfg, const wd__hdr *h,
                      const char *body, wd__buf *out) {
   size_t at = out->len;
   if (wd_out_reserve(out, WD__HDR_SIZE) == NULL)
-    _exit(70); /* cannot even answer: let the supervisor see the exit */
+    _exit(WD__WORKER_NOMEM); /* cannot even answer: let the supervisor see the exit */
   uint64_t t0 = now_ns();
   int rc;
   wd_job_fn fn = wd__job_fn(h->a);
@@ -172,7 +172,7 @@ static void run_map(const wd__worker_cfg *cfg, const wd__hdr *h,
                     const char *body, wd__buf *out) {
   size_t at = out->len;
   if (wd_out_reserve(out, WD__HDR_SIZE) == NULL)
-    _exit(70);
+    _exit(WD__WORKER_NOMEM);
   uint64_t t0 = now_ns();
   wd_job_fn fn = wd__job_fn(h->a);
   size_t off = 0;
@@ -187,7 +187,7 @@ static void run_map(const wd__worker_cfg *cfg, const wd__hdr *h,
     off = (size_t)next;
     size_t iat = out->len;
     if (wd_out_reserve(out, sizeof(wd__item)) == NULL)
-      _exit(70);
+      _exit(WD__WORKER_NOMEM);
     int rc = fn ? fn(data, it.len, out) : 1;
     wd__item r = {(uint32_t)(out->len - iat - sizeof(r)),
                   rc == 0 ? WD__F_OK : WD__F_ERR};
@@ -208,7 +208,7 @@ void wd__worker_main(const wd__worker_cfg *cfg) {
     wd__hdr h;
     long n = wd__frame_parse(in.p + in.off, in.len - in.off, &h);
     if (n < 0)
-      _exit(71); /* a corrupt stream: the supervisor sees EXITED 71 */
+      _exit(WD__WORKER_PROTO); /* a corrupt stream: the supervisor sees it */
     if (n > 0) {
       const char *body = in.p + in.off + WD__HDR_SIZE;
       if (h.type == WD__F_TASK)
@@ -216,13 +216,13 @@ void wd__worker_main(const wd__worker_cfg *cfg) {
       else if (h.type == WD__F_MAP)
         run_map(cfg, &h, body, &out);
       else
-        _exit(71);
+        _exit(WD__WORKER_PROTO);
       wd__buf_consume(&in, (size_t)n);
       flush_or_die(&out);
       continue;
     }
     if (wd__buf_reserve(&in, 65536) != 0)
-      _exit(70);
+      _exit(WD__WORKER_NOMEM);
     ssize_t r = recv(WD__FD_SOCK, in.p + in.len, in.cap - in.len, 0);
     if (r > 0) {
       in.len += (size_t)r;
@@ -230,6 +230,6 @@ void wd__worker_main(const wd__worker_cfg *cfg) {
     }
     if (r < 0 && errno == EINTR)
       continue;
-    _exit(0); /* EOF: the supervisor retired us */
+    _exit(WD__WORKER_DONE); /* EOF: the supervisor retired us */
   }
 }

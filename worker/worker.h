@@ -17,6 +17,17 @@ unsigned wd__job_count(void);
 /* Whether job `index` declared itself a guardian (job.h). */
 int wd__job_is_guardian(unsigned index);
 
+/* ---- how a worker or a zygote process exits ------------------------------ */
+
+/* The statuses a worker's EXITED carries (and a zygote's wait status)
+ * when the process ends on its own rather than being killed.  70 and 71
+ * are sysexits.h's EX_SOFTWARE and EX_OSERR, so a user reading "worker
+ * exited with code 70" can look it up. */
+#define WD__WORKER_DONE 0     /* EOF: retired, or the supervisor is gone */
+#define WD__WORKER_SETUP 1    /* its descriptors could not be set up */
+#define WD__WORKER_NOMEM 70   /* out of memory where it cannot answer */
+#define WD__WORKER_PROTO 71   /* the supervisor's stream was corrupt */
+
 /* ---- the zygote (worker/zygote.c) ---------------------------------- */
 
 typedef struct {

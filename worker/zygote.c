@@ -72,7 +72,7 @@ static struct {
   size_t nw;
   wd__buf outq; /* EXITED/SPAWNED messages not yet sent: [u32 len][msg] */
   int ppfd;     /* the supervisor's pidfd */
-} Z;
+} zy; /* the zygote's own state: one zygote per process */
 
 /* ---- supervisor side ---------------------------------------------------- */
 
@@ -143,21 +143,21 @@ static void snapshot_fds(fdid *ids) {
  * supervisor did not have -- and keeps those numbers occupied, in itself
  * and in every worker: the handler then only ever closes its own pipe. */
 static void find_atfork_fds(int sock) {
-  for (int fd = CTL_FD; fd < SCAN_FDS && Z.nreserved < MAX_RESERVED - 2; fd++) {
+  for (int fd = CTL_FD; fd < SCAN_FDS && zy.nreserved < MAX_RESERVED - 2; fd++) {
     struct stat st;
     if (fd == sock || fstat(fd, &st) != 0)
       continue;
-    if (st.st_dev != Z.before[fd].dev || st.st_ino != Z.before[fd].ino)
-      Z.reserved[Z.nreserved++] = fd;
+    if (st.st_dev != zy.before[fd].dev || st.st_ino != zy.before[fd].ino)
+      zy.reserved[zy.nreserved++] = fd;
   }
 }
 
 /* close_range() from `lo` up, sparing the reserved descriptors. */
 static void close_from(int lo) {
   int keep[MAX_RESERVED], n = 0;
-  for (int i = 0; i < Z.nreserved; i++)
-    if (Z.reserved[i] >= lo)
-      keep[n++] = Z.reserved[i];
+  for (int i = 0; i < zy.nreserved; i++)
+    if (zy.reserved[i] >= lo)
+      keep[n++] = zy.reserved[i];
   for (int i = 1; i < n; i++) /* a handful: insertion sort */
     for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
       int t = keep[j];
@@ -176,10 +176,10 @@ int wd__zygote_start(const wd__worker_cfg *cfg, wd__zygote *z) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return -errno;
-  Z.cfg = cfg; /* the child's copy of the pointer stays valid: it is ours */
+  zy.cfg = cfg; /* the child's copy of the pointer stays valid: it is ours */
   fdid before[SCAN_FDS];
   snapshot_fds(before);
-  Z.before = before; /* read by the child only, in its copy of our stack */
+  zy.before = before; /* read by the child only, in its copy of our stack */
   pid_t parent = getpid();
   sigset_t old;
   pid_t pid = wd__fork(&old, 0);
@@ -213,29 +213,29 @@ int wd__zygote_start(const wd__worker_cfg *cfg, wd__zygote *z) {
 
 static void queue_msg(const wd__zmsg *m, const void *tail) {
   uint32_t len = (uint32_t)(sizeof(*m) + m->tail_len);
-  if (wd__buf_reserve(&Z.outq, sizeof(len) + len) != 0)
-    _exit(70);
-  memcpy(Z.outq.p + Z.outq.len, &len, sizeof(len));
-  memcpy(Z.outq.p + Z.outq.len + sizeof(len), m, sizeof(*m));
+  if (wd__buf_reserve(&zy.outq, sizeof(len) + len) != 0)
+    _exit(WD__WORKER_NOMEM);
+  memcpy(zy.outq.p + zy.outq.len, &len, sizeof(len));
+  memcpy(zy.outq.p + zy.outq.len + sizeof(len), m, sizeof(*m));
   if (m->tail_len)
-    memcpy(Z.outq.p + Z.outq.len + sizeof(len) + sizeof(*m), tail,
+    memcpy(zy.outq.p + zy.outq.len + sizeof(len) + sizeof(*m), tail,
            m->tail_len);
-  Z.outq.len += sizeof(len) + len;
+  zy.outq.len += sizeof(len) + len;
 }
 
 /* Sends queued messages without blocking; the supervisor may be busy
  * sending to us, and neither side may wait on the other. */
 static void send_msgs(void) {
-  while (Z.outq.off < Z.outq.len) {
+  while (zy.outq.off < zy.outq.len) {
     uint32_t len;
-    memcpy(&len, Z.outq.p + Z.outq.off, sizeof(len));
-    ssize_t n = send(CTL_FD, Z.outq.p + Z.outq.off + sizeof(len), len,
+    memcpy(&len, zy.outq.p + zy.outq.off, sizeof(len));
+    ssize_t n = send(CTL_FD, zy.outq.p + zy.outq.off + sizeof(len), len,
                      MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
       break; /* EAGAIN: EPOLLOUT brings us back; EPIPE: EOF follows */
-    wd__buf_consume(&Z.outq, sizeof(len) + len);
+    wd__buf_consume(&zy.outq, sizeof(len) + len);
   }
 }
 
@@ -243,10 +243,10 @@ static void send_msgs(void) {
 static void flush_msgs(void) {
   send_msgs();
   struct epoll_event ev = {EPOLLIN, {.u64 = EV_CTL}};
-  if (Z.outq.off < Z.outq.len)
+  if (zy.outq.off < zy.outq.len)
     ev.events |= EPOLLOUT;
-  if (epoll_ctl(Z.ep, EPOLL_CTL_MOD, CTL_FD, &ev) != 0)
-    _exit(70); /* could never send again: the supervisor's spare takes over */
+  if (epoll_ctl(zy.ep, EPOLL_CTL_MOD, CTL_FD, &ev) != 0)
+    _exit(WD__WORKER_NOMEM); /* could never send again: the supervisor's spare takes over */
 }
 
 static int cmp_pid(const void *a, const void *b) {
@@ -266,12 +266,12 @@ static int is_worker(pid_t pid, void *arg) {
 
 /* The pids of our workers, sorted (free .pids). */
 static pidset live_workers(void) {
-  pidset s = {malloc(sizeof(pid_t) * (Z.nw + 1)), 0};
+  pidset s = {malloc(sizeof(pid_t) * (zy.nw + 1)), 0};
   if (s.pids == NULL)
-    _exit(70);
-  for (size_t i = 0; i < Z.nw; i++)
-    if (Z.w[i].pid && !Z.w[i].dying)
-      s.pids[s.n++] = Z.w[i].pid;
+    _exit(WD__WORKER_NOMEM);
+  for (size_t i = 0; i < zy.nw; i++)
+    if (zy.w[i].pid && !zy.w[i].dying)
+      s.pids[s.n++] = zy.w[i].pid;
   qsort(s.pids, s.n, sizeof(pid_t), cmp_pid);
   return s;
 }
@@ -286,7 +286,7 @@ static void sweep_orphans(void) {
 
 /* The path of worker id's cgroup. */
 static int worker_cgroup(uint32_t id, char *out, size_t n) {
-  int len = snprintf(out, n, "%s/w%u", Z.cfg->cgroup, id);
+  int len = snprintf(out, n, "%s/w%u", zy.cfg->cgroup, id);
   return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
@@ -295,7 +295,7 @@ static int worker_cgroup(uint32_t id, char *out, size_t n) {
 static int open_cgroups(uint32_t id, int *procs, int *events, int task[2]) {
   char name[16], w[PATH_MAX], t[PATH_MAX];
   snprintf(name, sizeof(name), "w%u", id);
-  int err = wd__cgroup_make(Z.cfg->cgroup, name, w, sizeof(w));
+  int err = wd__cgroup_make(zy.cfg->cgroup, name, w, sizeof(w));
   if (err == 0)
     err = wd__cgroup_make(w, "task", t, sizeof(t));
   if (err)
@@ -322,7 +322,7 @@ static void worker_child(int sock, int memfd, pid_t zygote, const int task[2]) {
   setpgid(0, 0); /* each worker, and so each task, is its own group */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != zygote) /* the zygote died before prctl took effect */
-    _exit(1);
+    _exit(WD__WORKER_SETUP);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   /* Lift the descriptors out of the way (no higher than needed: a low
    * RLIMIT_NOFILE must still fit), then put them in place: fd 2 the
@@ -337,16 +337,16 @@ static void worker_child(int sock, int memfd, pid_t zygote, const int task[2]) {
   if (s < 0 || m < 0 || e < 0 || (task[0] >= 0 && (tp < 0 || tk < 0)) ||
       dup2(m, 2) < 0 || dup3(s, WD__FD_SOCK, O_CLOEXEC) < 0 ||
       dup3(e, WD__FD_STDERR, O_CLOEXEC) < 0)
-    _exit(1);
+    _exit(WD__WORKER_SETUP);
   if (tp >= 0) {
-    Z.reserved[Z.nreserved++] = tp;
-    Z.reserved[Z.nreserved++] = tk;
+    zy.reserved[zy.nreserved++] = tp;
+    zy.reserved[zy.nreserved++] = tk;
   }
   close_from(WD__FD_STDERR + 1);
   wd__worker_task_cgroup(tp, tk);
 #ifndef __SANITIZE_ADDRESS__ /* ASan's shadow memory cannot live under one */
-  if (Z.cfg->memory_limit) {
-    struct rlimit rl = {Z.cfg->memory_limit, Z.cfg->memory_limit};
+  if (zy.cfg->memory_limit) {
+    struct rlimit rl = {zy.cfg->memory_limit, zy.cfg->memory_limit};
     setrlimit(RLIMIT_AS, &rl);
   }
 #endif
@@ -356,29 +356,59 @@ static void worker_child(int sock, int memfd, pid_t zygote, const int task[2]) {
   sigemptyset(&mask);
   sigaddset(&mask, WD__SIG_TASK);
   pthread_sigmask(SIG_SETMASK, &mask, NULL);
-  wd__worker_main(Z.cfg);
+  wd__worker_main(zy.cfg);
+}
+
+/* Room for worker `id` in the table; with none, the zygote cannot go on
+ * (the supervisor sees it exit and its spare takes over). */
+static void grow_table(uint32_t id) {
+  if (id < zy.nw)
+    return;
+  size_t n = zy.nw ? zy.nw : 16;
+  while (n <= id)
+    n *= 2;
+  zworker *w = realloc(zy.w, n * sizeof(*w));
+  if (w == NULL)
+    _exit(WD__WORKER_NOMEM);
+  memset(w + zy.nw, 0, (n - zy.nw) * sizeof(*w));
+  zy.w = w;
+  zy.nw = n;
+}
+
+/* Takes charge of the new worker `pid`: its pidfd in *pidfd, watched, and
+ * the worker in its cgroup (procs >= 0).  0, or a negative errno with the
+ * worker killed and reaped. */
+static int adopt(pid_t pid, uint32_t id, int procs, int *pidfd) {
+  /* Also from this side, so no kill can come before the child's own
+   * setpgid and miss its group.  Into its cgroup before SPAWNED: it runs
+   * nothing of a task's before the supervisor hears of it. */
+  setpgid(pid, pid);
+  struct epoll_event ev = {EPOLLIN, {.u64 = id}};
+  int err = 0;
+  if ((*pidfd = pidfd_open(pid, 0)) < 0 ||
+      (procs >= 0 && (err = wd__cgroup_move(procs, pid)) != 0) ||
+      epoll_ctl(zy.ep, EPOLL_CTL_ADD, *pidfd, &ev) != 0) {
+    if (err == 0)
+      err = -errno;
+    kill(pid, SIGKILL); /* unreaped: the pid is still this child's */
+    siginfo_t si;
+    while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR)
+      ;
+  }
+  return err;
 }
 
 static void spawn(uint32_t id, int sock) {
   wd__zmsg r = {WD__Z_SPAWNED, id, 0, 0, 0, 0};
-  if (id >= Z.nw) {
-    size_t n = Z.nw ? Z.nw : 16;
-    while (n <= id)
-      n *= 2;
-    zworker *w = realloc(Z.w, n * sizeof(*w));
-    if (w == NULL)
-      _exit(70);
-    memset(w + Z.nw, 0, (n - Z.nw) * sizeof(*w));
-    Z.w = w;
-    Z.nw = n;
-  }
+  grow_table(id);
   pid_t self = getpid();
   int memfd = -1, procs = -1, events = -1, task[2] = {-1, -1}, err = 0;
+  int pidfd = -1;
   sigset_t old;
   pid_t pid = -1;
-  if (Z.w[id].pid)
+  if (zy.w[id].pid)
     err = -EBUSY; /* the supervisor waits for EXITED before reusing an id */
-  else if (Z.cfg->cgroup[0])
+  else if (zy.cfg->cgroup[0])
     err = open_cgroups(id, &procs, &events, task);
   if (err == 0 && (memfd = memfd_create("warden-stderr", MFD_CLOEXEC)) < 0)
     err = -errno;
@@ -386,25 +416,8 @@ static void spawn(uint32_t id, int sock) {
     err = -errno;
   if (pid == 0)
     worker_child(sock, memfd, self, task);
-  int pidfd = -1;
-  if (pid > 0) {
-    /* Also from this side, so no kill can come before the child's own
-     * setpgid and miss its group.  Into its cgroup before SPAWNED: it runs
-     * nothing of a task's before the supervisor hears of it. */
-    setpgid(pid, pid);
-    struct epoll_event ev = {EPOLLIN, {.u64 = id}};
-    if ((pidfd = pidfd_open(pid, 0)) < 0 ||
-        (procs >= 0 && (err = wd__cgroup_move(procs, pid)) != 0) ||
-        epoll_ctl(Z.ep, EPOLL_CTL_ADD, pidfd, &ev) != 0) {
-      if (err == 0)
-        err = -errno;
-      kill(pid, SIGKILL); /* unreaped: the pid is still this child's */
-      siginfo_t si;
-      while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR)
-        ;
-      pid = -1;
-    }
-  }
+  if (pid > 0 && (err = adopt(pid, id, procs, &pidfd)) != 0)
+    pid = -1;
   close(sock);
   int spare[4] = {procs, task[0], task[1], pid < 0 ? events : -1};
   for (int i = 0; i < 4; i++)
@@ -420,7 +433,7 @@ static void spawn(uint32_t id, int sock) {
     queue_msg(&r, NULL);
     return;
   }
-  Z.w[id] = (zworker){pid, pidfd, memfd, events, 0, 0, 0};
+  zy.w[id] = (zworker){pid, pidfd, memfd, events, 0, 0, 0};
   r.pid = pid;
   queue_msg(&r, NULL);
   /* At once, not after the whole burst of SPAWNs: the supervisor gives
@@ -430,8 +443,8 @@ static void spawn(uint32_t id, int sock) {
 
 /* The worker's tree is gone: the EXITED report, with its stderr's tail. */
 static void worker_finish(uint32_t id) {
-  zworker *w = &Z.w[id];
-  if (Z.cfg->cgroup[0]) { /* its tree's zombies, re-parented to us */
+  zworker *w = &zy.w[id];
+  if (zy.cfg->cgroup[0]) { /* its tree's zombies, re-parented to us */
     pidset s = live_workers();
     wd__reap_exited(is_worker, &s);
     free(s.pids);
@@ -439,7 +452,7 @@ static void worker_finish(uint32_t id) {
   wd__zmsg r = {WD__Z_EXITED, id, w->pid, w->code, w->sig, 0};
   char tail[65536];
   struct stat st;
-  size_t cap = Z.cfg->stderr_tail < sizeof(tail) ? Z.cfg->stderr_tail
+  size_t cap = zy.cfg->stderr_tail < sizeof(tail) ? zy.cfg->stderr_tail
                                                  : sizeof(tail);
   if (fstat(w->memfd, &st) == 0 && st.st_size > 0) {
     size_t n = (size_t)st.st_size < cap ? (size_t)st.st_size : cap;
@@ -448,7 +461,7 @@ static void worker_finish(uint32_t id) {
   }
   if (w->evfd >= 0) {
     if (w->dying)
-      epoll_ctl(Z.ep, EPOLL_CTL_DEL, w->evfd, NULL);
+      epoll_ctl(zy.ep, EPOLL_CTL_DEL, w->evfd, NULL);
     close(w->evfd);
   }
   close(w->memfd);
@@ -462,10 +475,10 @@ static void worker_finish(uint32_t id) {
  * report waits, without blocking anyone else's deadline, until the kernel
  * says the cgroup is empty. */
 static void worker_died(uint32_t id, int sweep) {
-  zworker *w = &Z.w[id];
+  zworker *w = &zy.w[id];
   /* Still unreaped, so the group id is still this worker's own. */
   kill(-w->pid, SIGKILL);
-  if (Z.cfg->cgroup[0]) {
+  if (zy.cfg->cgroup[0]) {
     char path[PATH_MAX];
     if (worker_cgroup(id, path, sizeof(path)) == 0)
       wd__cgroup_kill(path);
@@ -477,12 +490,12 @@ static void worker_died(uint32_t id, int sweep) {
     ;
   w->code = si.si_code == CLD_EXITED ? si.si_status : -1;
   w->sig = si.si_code == CLD_EXITED ? 0 : si.si_status;
-  epoll_ctl(Z.ep, EPOLL_CTL_DEL, w->pidfd, NULL);
+  epoll_ctl(zy.ep, EPOLL_CTL_DEL, w->pidfd, NULL);
   close(w->pidfd);
   w->pidfd = -1;
   struct epoll_event ev = {EPOLLPRI, {.u64 = EV_EMPTY | id}};
   if (w->evfd >= 0 && wd__cgroup_populated(w->evfd) == 1) {
-    if (epoll_ctl(Z.ep, EPOLL_CTL_ADD, w->evfd, &ev) != 0) {
+    if (epoll_ctl(zy.ep, EPOLL_CTL_ADD, w->evfd, &ev) != 0) {
       wd__cgroup_wait_empty(w->evfd, 1000); /* cannot watch it: wait here */
     } else {
       w->dying = 1;
@@ -496,7 +509,7 @@ static void worker_died(uint32_t id, int sweep) {
 /* A signal for worker id's tree, or (WD__KILL_TASK) a request to the
  * worker to signal its task's tree and answer. */
 static void kill_worker(uint32_t id, int sig, int scope, uint32_t tag) {
-  zworker *w = &Z.w[id];
+  zworker *w = &zy.w[id];
   if (scope == WD__KILL_TASK) {
     union sigval v = {.sival_int = (int)(WD__TAG(tag) << 8 | (uint32_t)sig)};
     sigqueue(w->pid, WD__SIG_TASK, v); /* unreaped: the pid is the worker */
@@ -504,7 +517,7 @@ static void kill_worker(uint32_t id, int sig, int scope, uint32_t tag) {
   }
   /* Only a worker we have not reaped: its pgid is still its own. */
   kill(-w->pid, sig);
-  if (sig == SIGKILL && Z.cfg->cgroup[0]) {
+  if (sig == SIGKILL && zy.cfg->cgroup[0]) {
     char path[PATH_MAX];
     if (worker_cgroup(id, path, sizeof(path)) == 0)
       wd__cgroup_kill(path);
@@ -518,22 +531,22 @@ static void kill_worker(uint32_t id, int sig, int scope, uint32_t tag) {
 static void shutdown_all(void) __attribute__((noreturn));
 
 static void shutdown_all(void) {
-  if (Z.cfg->cgroup[0]) /* every worker and task tree, at once */
-    wd__cgroup_kill(Z.cfg->cgroup);
-  for (size_t i = 0; i < Z.nw; i++)
-    if (Z.w[i].pid && !Z.w[i].dying)
-      kill(-Z.w[i].pid, SIGKILL);
-  for (size_t i = 0; i < Z.nw; i++)
-    if (Z.w[i].pid && !Z.w[i].dying)
+  if (zy.cfg->cgroup[0]) /* every worker and task tree, at once */
+    wd__cgroup_kill(zy.cfg->cgroup);
+  for (size_t i = 0; i < zy.nw; i++)
+    if (zy.w[i].pid && !zy.w[i].dying)
+      kill(-zy.w[i].pid, SIGKILL);
+  for (size_t i = 0; i < zy.nw; i++)
+    if (zy.w[i].pid && !zy.w[i].dying)
       worker_died((uint32_t)i, 0);
   wd__kill_children(NULL, NULL); /* one sweep for all of them */
-  if (Z.cfg->cgroup[0]) {
-    int ev = wd__cgroup_open(Z.cfg->cgroup, "cgroup.events", O_RDONLY);
+  if (zy.cfg->cgroup[0]) {
+    int ev = wd__cgroup_open(zy.cfg->cgroup, "cgroup.events", O_RDONLY);
     if (ev >= 0)
       wd__cgroup_wait_empty(ev, 5000);
-    wd__cgroup_remove(Z.cfg->cgroup, 2);
+    wd__cgroup_remove(zy.cfg->cgroup, 2);
   }
-  _exit(0);
+  _exit(WD__WORKER_DONE);
 }
 
 static void offer_spare(void);
@@ -561,8 +574,8 @@ static void read_ctl(void) {
     } else {
       if (fd >= 0)
         close(fd);
-      if (m.type == WD__Z_KILL && m.id < Z.nw && Z.w[m.id].pid &&
-          !Z.w[m.id].dying && m.sig > 0 && m.sig < NSIG)
+      if (m.type == WD__Z_KILL && m.id < zy.nw && zy.w[m.id].pid &&
+          !zy.w[m.id].dying && m.sig > 0 && m.sig < NSIG)
         kill_worker(m.id, m.sig, m.code, (uint32_t)m.pid);
     }
   }
@@ -588,29 +601,29 @@ static void spare_main(int wake) __attribute__((noreturn));
 static void spare_main(int wake) {
   /* Nothing of the zygote's but what every zygote keeps: its control
    * socket must close with it, or the supervisor would miss its death. */
-  Z.reserved[Z.nreserved] = wake;
-  Z.reserved[Z.nreserved + 1] = Z.ppfd;
-  Z.nreserved += 2;
+  zy.reserved[zy.nreserved] = wake;
+  zy.reserved[zy.nreserved + 1] = zy.ppfd;
+  zy.nreserved += 2;
   close_from(CTL_FD);
-  Z.nreserved -= 2;
-  free(Z.w);
-  Z.w = NULL;
-  Z.nw = 0;
-  Z.outq = (wd__buf){0};
-  struct pollfd p[2] = {{wake, POLLIN, 0}, {Z.ppfd, POLLIN, 0}};
+  zy.nreserved -= 2;
+  free(zy.w);
+  zy.w = NULL;
+  zy.nw = 0;
+  zy.outq = (wd__buf){0};
+  struct pollfd p[2] = {{wake, POLLIN, 0}, {zy.ppfd, POLLIN, 0}};
   while (poll(p, 2, -1) < 0)
     ;
   if (p[1].revents) /* the supervisor is gone */
-    _exit(0);
+    _exit(WD__WORKER_DONE);
   wd__zmsg m;
   int ctl;
   wd__zygote_recv(wake, &m, sizeof(m), 0, &ctl);
   if (ctl < 0) /* EOF: the pool closed */
-    _exit(0);
+    _exit(WD__WORKER_DONE);
   close(wake);
   if (ctl != CTL_FD) { /* fd 3 is free (closed above): it usually lands there */
     if (dup3(ctl, CTL_FD, O_CLOEXEC) < 0)
-      _exit(1);
+      _exit(WD__WORKER_SETUP);
     close(ctl);
   }
   setpgid(0, 0);
@@ -642,19 +655,19 @@ static void zygote_main(int sock, pid_t parent) {
   setpgid(0, 0); /* out of the terminal's group: ^C is the supervisor's */
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   find_atfork_fds(sock);
-  for (int i = 0; i < Z.nreserved; i++) /* fd 3 is about to be ours */
-    if (Z.reserved[i] == CTL_FD)
-      Z.reserved[i] = Z.reserved[--Z.nreserved];
+  for (int i = 0; i < zy.nreserved; i++) /* fd 3 is about to be ours */
+    if (zy.reserved[i] == CTL_FD)
+      zy.reserved[i] = zy.reserved[--zy.nreserved];
   if (sock != CTL_FD && dup3(sock, CTL_FD, O_CLOEXEC) < 0)
-    _exit(1);
+    _exit(WD__WORKER_SETUP);
   close_from(CTL_FD + 1);
   for (int fd = 0; fd < CTL_FD; fd++) /* workers expect 0-2 to exist */
     if (fcntl(fd, F_GETFD) < 0 || fd == sock)
       if (fd != open("/dev/null", O_RDWR))
-        _exit(1);
-  Z.ppfd = pidfd_open(parent, 0);
-  if (Z.ppfd < 0 || getppid() != parent)
-    _exit(0); /* the supervisor is already gone */
+        _exit(WD__WORKER_SETUP);
+  zy.ppfd = pidfd_open(parent, 0);
+  if (zy.ppfd < 0 || getppid() != parent)
+    _exit(WD__WORKER_DONE); /* the supervisor is already gone */
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max; /* two fds per worker, thousands of them */
@@ -664,26 +677,26 @@ static void zygote_main(int sock, pid_t parent) {
 }
 
 static void zygote_run(void) {
-  Z.ep = epoll_create1(EPOLL_CLOEXEC);
+  zy.ep = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event ev = {EPOLLIN, {.u64 = EV_CTL}};
   struct epoll_event pev = {EPOLLIN, {.u64 = EV_PARENT}};
-  if (Z.ep < 0 || epoll_ctl(Z.ep, EPOLL_CTL_ADD, CTL_FD, &ev) != 0 ||
-      epoll_ctl(Z.ep, EPOLL_CTL_ADD, Z.ppfd, &pev) != 0)
-    _exit(1);
+  if (zy.ep < 0 || epoll_ctl(zy.ep, EPOLL_CTL_ADD, CTL_FD, &ev) != 0 ||
+      epoll_ctl(zy.ep, EPOLL_CTL_ADD, zy.ppfd, &pev) != 0)
+    _exit(WD__WORKER_SETUP);
   offer_spare();
   for (;;) {
     struct epoll_event evs[64];
-    int n = epoll_wait(Z.ep, evs, 64, -1);
+    int n = epoll_wait(zy.ep, evs, 64, -1);
     for (int i = 0; i < n; i++) {
       uint64_t k = evs[i].data.u64;
       if (k == EV_PARENT)
         shutdown_all();
       else if (k == EV_CTL && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
         read_ctl();
-      else if ((k & EV_EMPTY) && (uint32_t)k < Z.nw && Z.w[(uint32_t)k].dying) {
-        if (wd__cgroup_populated(Z.w[(uint32_t)k].evfd) != 1)
+      else if ((k & EV_EMPTY) && (uint32_t)k < zy.nw && zy.w[(uint32_t)k].dying) {
+        if (wd__cgroup_populated(zy.w[(uint32_t)k].evfd) != 1)
           worker_finish((uint32_t)k);
-      } else if (k < Z.nw && Z.w[k].pid && !Z.w[k].dying)
+      } else if (k < zy.nw && zy.w[k].pid && !zy.w[k].dying)
         worker_died((uint32_t)k, 1);
     }
     flush_msgs();
