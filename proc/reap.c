@@ -17,13 +17,13 @@
 
 /* Reads /proc/<pid>/task/<pid>/children: the children of that process's
  * main thread.  Our processes are single-threaded, so that is all of them.
- * Returns a count, pids in *out (malloc'd), or -1. */
+ * Returns a count, pids in *out (malloc'd), or a negative errno. */
 static int list_children(pid_t pid, pid_t **out) {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return -1;
+    return -errno;
   wd__buf b = {0};
   for (;;) {
     if (wd__buf_reserve(&b, 4096) != 0)
@@ -56,7 +56,7 @@ static int list_children(pid_t pid, pid_t **out) {
   }
   wd__buf_free(&b);
   *out = pids;
-  return pids ? n : -1;
+  return pids ? n : -ENOMEM;
 }
 
 /* The group to kill along with child `pid`, or 0 for none.  A group is
