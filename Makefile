@@ -103,14 +103,16 @@ examples: $(PROGRAMS) $(EXAMPLES) # the scripts among them drive warden
 
 # make test = the unit and end-to-end tests, make install checked in a
 # temporary tree, then the same tests under ASan + UBSan, then the core
-# tests under valgrind's memcheck.
-test: unit-tests test-install test-asan test-valgrind
+# tests under valgrind's memcheck.  make test T=NAME runs only the suite
+# NAME (tests/test_NAME.c) or the cases called NAME (tests/run.sh), in
+# the plain build; make test-asan T=NAME and make test-valgrind T=NAME run
+# the same selection in theirs.  A NAME no test has fails.
+test: unit-tests $(if $(T),,test-install test-asan test-valgrind)
 
 unit-tests: $(PROGRAMS) $(TESTS) examples $(REPLAYS)
-	@failed=0; for t in $(TESTS); do \
-	  echo "== $$t"; $$t || failed=1; \
-	done; \
-	for t in $(FUZZ_TARGETS); do set -- fuzz/regressions/$$t/*; [ -e "$$1" ] || continue; \
+	@failed=0; T='$(T)' tests/run.sh $(TESTS) || failed=1; \
+	[ -n '$(T)' ] || for t in $(FUZZ_TARGETS); do \
+	  set -- fuzz/regressions/$$t/*; [ -e "$$1" ] || continue; \
 	  echo "== replay $$t: $$# saved fuzzer inputs"; $(B)/fuzz/replay_$$t "$$@" || failed=1; \
 	done; exit $$failed
 
@@ -140,10 +142,8 @@ test-asan:
 VG_TESTS := test_proto test_cli
 test-valgrind: $(addprefix $(B)/tests/,$(VG_TESTS))
 	@scripts/deps.sh valgrind
-	@failed=0; for t in $(VG_TESTS); do echo "== valgrind $$t"; \
-	  CK_FORK=no valgrind -q --error-exitcode=99 --leak-check=full \
-	    --errors-for-leak-kinds=definite $(B)/tests/$$t || failed=1; \
-	done; exit $$failed
+	@CK_FORK=no T='$(T)' WRAP='valgrind -q --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite' tests/run.sh $(addprefix $(B)/tests/,$(VG_TESTS))
 
 # The main job on an embedded default: make a folder of images, thumbnail
 # it on every core (two files are bad on purpose: two failed rows).

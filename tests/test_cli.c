@@ -736,31 +736,37 @@ START_TEST(run_max_args) {
 END_TEST
 
 int main(void) {
-  TCase *tc = tcase_create("cli");
-  tcase_set_timeout(tc, 120);
+  Suite *s = suite_create("cli");
+  TCase *tc = wd_test_case(s, "parse", 120, NULL, NULL);
   tcase_add_test(tc, parse_words);
   tcase_add_test(tc, parse_joblog_lines);
+  tc = wd_test_case(s, "exec", 120, NULL, NULL);
   tcase_add_test(tc, exec_statuses_match_timeout);
   tcase_add_test(tc, exec_kills_setsid_escapee);
   tcase_add_test(tc, exec_limits_grace_and_cleanup);
   tcase_add_test(tc, exec_bad_input);
   tcase_add_test(tc, sub_ms_durations_are_kept);
   tcase_add_test(tc, exec_forwards_sigint);
+  tc = wd_test_case(s, "run", 120, NULL, NULL);
   tcase_add_test(tc, run_outputs_and_status);
-  tcase_add_test(tc, run_json_is_valid_for_any_bytes);
   tcase_add_test(tc, run_timeout_kills_trees);
   tcase_add_test(tc, run_retries_and_halt);
-  tcase_add_test(tc, run_joblog_resume_after_sigkill);
-  tcase_add_test(tc, run_joblog_escapes_inputs);
-  tcase_add_test(tc, run_joblog_ignores_cut_line);
-  tcase_add_test(tc, run_joblog_full_disk);
-  tcase_add_test(tc, run_joblog_after_output);
   tcase_add_test(tc, run_sigint_kills_everything);
   tcase_add_test(tc, run_bad_input);
   tcase_add_test(tc, run_thousand_at_once);
   tcase_add_test(tc, run_low_fd_limit);
   tcase_add_test(tc, run_max_args);
-  tcase_add_test(tc, resize_helper_is_found);
+  tc = wd_test_case(s, "json", 120, NULL, NULL);
+  tcase_add_test(tc, run_json_is_valid_for_any_bytes);
+  tc = wd_test_case(s, "resume", 120, NULL, NULL);
+  tcase_add_test(tc, run_joblog_resume_after_sigkill);
+  tcase_add_test(tc, run_joblog_escapes_inputs);
+  tcase_add_test(tc, run_joblog_ignores_cut_line);
+  tcase_add_test(tc, run_joblog_full_disk);
+  tcase_add_test(tc, run_joblog_after_output);
+  tc = wd_test_case(s, "usage", 120, NULL, NULL);
   tcase_add_test(tc, bad_input_every_option);
-  return run_suite(one_case_suite("cli", tc));
+  tc = wd_test_case(s, "install", 120, NULL, NULL);
+  tcase_add_test(tc, resize_helper_is_found);
+  return run_suite(s);
 }

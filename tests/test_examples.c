@@ -2,7 +2,8 @@
  * its exit status checked (each example also checks itself and exits
  * non-zero when what it shows did not happen), and afterwards nothing it
  * started is left: the test is a child subreaper, so anything an example
- * leaves behind becomes its child and is counted. */
+ * leaves behind becomes its child, and the shared fixture (helpers.h)
+ * fails the test for any child still alive once the dead are reaped. */
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
@@ -44,20 +45,11 @@ static int run(char **out, const char *fmt, ...) {
 #define ck_assert_has(out, s) ck_assert_msg(strstr(out, s) != NULL, \
     "expected \"%s\" in:\n%s", s, out)
 
-/* Reaps what was killed and re-parented to us; fails if any child is
- * still alive after 3 s: something the example started survived it. */
-static void assert_nothing_left(void) {
-  for (int i = 0; i < 3000; i++) {
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-      ;
-    if (count_children() == 0)
-      return;
-    usleep(1000);
-  }
-  ck_abort_msg("%d processes outlived the example", count_children());
-}
-
 static void setup(void) { ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0); }
+
+/* Reaps what was killed and re-parented to us, for up to 3 s; a child
+ * still alive then is something the example started that survived it. */
+static void teardown(void) { reap_orphans(3000); }
 
 START_TEST(sleep_8h) {
   char *out;
@@ -69,7 +61,6 @@ START_TEST(sleep_8h) {
    * figure for this machine is in the README, measured by make bench.) */
   ck_assert_msg(took < 100, "took %.1f s", took);
   free(out);
-  assert_nothing_left();
 }
 END_TEST
 
@@ -84,7 +75,6 @@ START_TEST(cpu_map) {
   free(out);
   ck_assert_int_eq(run(&out, "%s/stop_too_long 0", WD_EXAMPLES), 2);
   free(out);
-  assert_nothing_left();
 }
 END_TEST
 
@@ -97,7 +87,6 @@ START_TEST(stop_too_long) {
   ck_assert_has(out, "(worker "); /* the example fails if one is the killed one */
   ck_assert_has(out, "5 calls returned, 1 stopped at the 300 ms deadline");
   free(out);
-  assert_nothing_left();
 }
 END_TEST
 
@@ -141,7 +130,6 @@ START_TEST(images) {
   ck_assert_int_eq(sh("ls %s/out | grep -q tmp", dir), 1);
   sh("rm -rf %s", dir);
   free(out);
-  assert_nothing_left();
 }
 END_TEST
 
@@ -163,7 +151,6 @@ START_TEST(timeout_sh) {
   free(out);
   ck_assert_int_eq(run(&out, "sh examples/crawl.sh --bogus"), 2);
   free(out);
-  assert_nothing_left();
 }
 END_TEST
 
@@ -176,7 +163,6 @@ START_TEST(scheduler) {
   ck_assert_has(out, "4 runs, 3 finished in their slot, 1 killed at its end");
   ck_assert_ptr_null(strstr(out, "\033[K")); /* no live clock in a pipe */
   free(out);
-  assert_nothing_left();
 }
 END_TEST
 
@@ -202,7 +188,6 @@ START_TEST(crawl) {
    * varies: the first request may reach the server later than the last. */
   ck_assert_msg(rate < 20 * 1.2, "%.1f requests/s", rate);
   free(out);
-  assert_nothing_left();
 }
 END_TEST
 
@@ -217,7 +202,6 @@ START_TEST(crash) {
   ck_assert_has(out, "record 6  ok       7 characters");
   ck_assert_has(out, "4 ok, 1 failed, 1 crashed: the batch completed");
   free(out);
-  assert_nothing_left();
 }
 END_TEST
 
@@ -226,22 +210,21 @@ START_TEST(demo) {
   ck_assert_int_eq(run(&out, "%s/demo", WD_EXAMPLES), 0);
   ck_assert_has(out, "sleep 1000 (timeout 200)");
   free(out);
-  assert_nothing_left();
 }
 END_TEST
 
 int main(void) {
-  TCase *tc = tcase_create("examples");
-  tcase_set_timeout(tc, 120);
-  tcase_add_checked_fixture(tc, setup, NULL);
-  tcase_add_test(tc, sleep_8h);
+  Suite *s = suite_create("examples");
+  TCase *tc = wd_test_case(s, "programs", 120, setup, teardown);
   tcase_add_test(tc, cpu_map);
   tcase_add_test(tc, stop_too_long);
   tcase_add_test(tc, images);
-  tcase_add_test(tc, timeout_sh);
   tcase_add_test(tc, scheduler);
-  tcase_add_test(tc, crawl);
   tcase_add_test(tc, crash);
   tcase_add_test(tc, demo);
-  return run_suite(one_case_suite("examples", tc));
+  tc = wd_test_case(s, "scripts", 120, setup, teardown);
+  tcase_add_test(tc, sleep_8h);
+  tcase_add_test(tc, timeout_sh);
+  tcase_add_test(tc, crawl);
+  return run_suite(s);
 }

@@ -14,7 +14,8 @@
  * future resolved exactly once, a WD_OK result carries its whole payload,
  * anything else is the job's own error or the library saying "out of
  * memory" (WD_ERROR, exit_code UV_ENOMEM) -- or a call that returned
- * UV_ENOMEM -- and after the pool is gone no child, zombie or fd is left.
+ * UV_ENOMEM -- and after the pool is gone no child, zombie or fd is left
+ * (the shared fixture, helpers.h).
  * A loop spinning inside one callback never reaches the loop's deadline:
  * Check's per-test timeout ends it.  A second test keeps every large
  * allocation failing for the whole run, as memory that stays short would.
@@ -80,7 +81,6 @@ static void disarm(void) { armed_pid = 0; }
 
 static uv_loop_t loop;
 static wd_pool *pool;
-static int fds0;
 
 static int job_upper(const void *arg, size_t len, wd_out *out) {
   char *p = wd_out_reserve(out, len);
@@ -97,7 +97,6 @@ static void setup(void) {
   wd_register_builtins();
   wd_register("upper", job_upper);
   ck_assert_int_eq(uv_loop_init(&loop), 0);
-  fds0 = count_fds();
   wd_pool_options o = {.workers = 2};
   ck_assert_int_eq(wd_pool_new(&loop, &o, &pool), 0);
 }
@@ -325,7 +324,6 @@ static void scenario(unsigned long n, size_t big) {
   wd_pool_destroy(pool);
   for (int i = 0; i < NFUT; i++)
     ck_assert_int_eq(fut[i].resolved, fut[i].f ? 1 : 0); /* still once */
-  assert_clean(fds0);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 
@@ -352,11 +350,12 @@ START_TEST(big_allocations_keep_failing) { scenario(0, 256 * 1024); }
 END_TEST
 
 int main(void) {
-  TCase *tc = tcase_create("faults");
-  tcase_set_timeout(tc, 30); /* a livelock inside a callback ends here */
-  tcase_add_checked_fixture(tc, setup, NULL);
+  Suite *s = suite_create("faults");
+  /* 30 s: a livelock inside a callback ends here. */
+  TCase *tc = wd_test_case(s, "alloc_n", 30, setup, NULL);
   tcase_add_test(tc, clean_run_is_counted);
-  tcase_add_test(tc, big_allocations_keep_failing);
   tcase_add_loop_test(tc, allocation_n_fails, 1, MAX_N);
-  return run_suite(one_case_suite("faults", tc));
+  tc = wd_test_case(s, "alloc_big", 30, setup, NULL);
+  tcase_add_test(tc, big_allocations_keep_failing);
+  return run_suite(s);
 }

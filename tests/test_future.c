@@ -1,9 +1,11 @@
-/* test_future.c -- futures: callbacks, chains, waiting, maps. */
+/* test_future.c -- futures: callbacks, chains, waiting, maps.  Each test
+ * has a fresh loop and a two-worker pool (setup); teardown destroys the
+ * pool and closes the loop, then the shared fixture (helpers.h) asserts no
+ * zombie, no child and no fd more than before the test. */
 #include "helpers.h"
 
 static uv_loop_t loop;
 static wd_pool *pool;
-static int fds0;
 
 static int job_upper(const void *arg, size_t len, wd_out *out) {
   char *p = wd_out_reserve(out, len);
@@ -18,8 +20,10 @@ static int job_square(const void *arg, size_t len, wd_out *out) {
   long long v = 0;
   for (size_t i = 0; i < len; i++)
     v = v * 10 + (((const char *)arg)[i] - '0');
-  if (v == 13)
-    return wd_out_printf(out, "unlucky"), 1;
+  if (v == 13) {
+    wd_out_printf(out, "unlucky");
+    return 1;
+  }
   return wd_out_printf(out, "%lld", v * v);
 }
 
@@ -28,14 +32,13 @@ static void setup(void) {
   wd_register("upper", job_upper);
   wd_register("square", job_square);
   ck_assert_int_eq(uv_loop_init(&loop), 0);
-  fds0 = count_fds();
   wd_pool_options o = {.workers = 2};
   ck_assert_int_eq(wd_pool_new(&loop, &o, &pool), 0);
 }
 
-static void finish(void) {
+/* The pool destroyed and the loop closed: nothing may be left on it. */
+static void teardown(void) {
   wd_pool_destroy(pool);
-  assert_clean(fds0);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 
@@ -64,7 +67,6 @@ START_TEST(callbacks_in_order_and_late_ones_at_once) {
   wd_future_on_done(f, mark, "d"); /* already resolved: runs at once */
   ck_assert_int_eq(norder, 4);
   wd_future_release(f);
-  finish();
 }
 END_TEST
 
@@ -81,7 +83,6 @@ START_TEST(released_before_resolution) {
   wd_future_release(g); /* nobody waits: resolves and frees unseen */
   uv_run(&loop, UV_RUN_DEFAULT);
   ck_assert_int_eq(norder, 1);
-  finish();
 }
 END_TEST
 
@@ -120,7 +121,6 @@ START_TEST(then_chains_a_pipeline) {
     ck_assert_int_eq(memcmp(r->data, want, r->len), 0);
     wd_future_release(tail[i]);
   }
-  finish();
 }
 END_TEST
 
@@ -132,7 +132,6 @@ START_TEST(then_passes_failures_through) {
   ck_assert_int_eq(wd_future_result(b)->signal, SIGSEGV);
   wd_future_release(a);
   wd_future_release(b);
-  finish();
 }
 END_TEST
 
@@ -146,7 +145,6 @@ START_TEST(cancel_through_a_chain) {
   ck_assert_int_eq(wd_future_result(b)->status, WD_CANCELLED);
   wd_future_release(a);
   wd_future_release(b);
-  finish();
 }
 END_TEST
 
@@ -160,7 +158,6 @@ START_TEST(await_any_returns_the_first) {
   ck_assert_int_eq(wd_await_any(NULL, 0, &idx), UV_EINVAL);
   for (int i = 0; i < 3; i++)
     wd_future_release(f[i]);
-  finish();
 }
 END_TEST
 
@@ -187,7 +184,6 @@ START_TEST(waitset_in_completion_order) {
   wd_waitset_free(ws);
   for (int i = 0; i < 4; i++)
     wd_future_release(f[i]);
-  finish();
 }
 END_TEST
 
@@ -199,7 +195,6 @@ START_TEST(waitset_freed_with_futures_pending) {
   wd_waitset_free(ws); /* f still pending: must not touch freed memory */
   wd_await(f);
   wd_future_release(f);
-  finish();
 }
 END_TEST
 
@@ -220,7 +215,6 @@ START_TEST(waitset_takes_resolved_futures) {
   wd_waitset_free(ws); /* g never returned: the set lets go of it */
   wd_future_release(f);
   wd_future_release(g);
-  finish();
 }
 END_TEST
 
@@ -261,7 +255,6 @@ START_TEST(map_keeps_input_order) {
   check_map(1000, 7);
   check_map(5, 256);
   check_map(0, 0);
-  finish();
 }
 END_TEST
 
@@ -278,7 +271,6 @@ START_TEST(map_chunk_timeout_costs_the_chunk) {
   for (int i = 3; i < 6; i++)
     ck_assert_int_eq(wd_map_item(m, (size_t)i)->status, WD_TIMEOUT);
   wd_future_release(m);
-  finish();
 }
 END_TEST
 
@@ -299,7 +291,6 @@ START_TEST(map_chunk_failure_reaches_its_items) {
   }
   wd_future_release(m);
   wd_future_release(e);
-  finish();
 }
 END_TEST
 
@@ -309,26 +300,27 @@ START_TEST(map_released_early) {
   ck_assert_int_eq(wd_map(pool, "sleep", in, 4, 1, NULL, &m), 0);
   wd_future_release(m); /* the chunks keep it alive until they finish */
   uv_run(&loop, UV_RUN_DEFAULT);
-  finish();
 }
 END_TEST
 
 int main(void) {
-  TCase *tc = tcase_create("future");
-  tcase_set_timeout(tc, 60);
-  tcase_add_checked_fixture(tc, setup, NULL);
+  Suite *s = suite_create("future");
+  TCase *tc = wd_test_case(s, "callbacks", 60, setup, teardown);
   tcase_add_test(tc, callbacks_in_order_and_late_ones_at_once);
   tcase_add_test(tc, released_before_resolution);
+  tc = wd_test_case(s, "then", 60, setup, teardown);
   tcase_add_test(tc, then_chains_a_pipeline);
   tcase_add_test(tc, then_passes_failures_through);
   tcase_add_test(tc, cancel_through_a_chain);
+  tc = wd_test_case(s, "waitset", 60, setup, teardown);
   tcase_add_test(tc, await_any_returns_the_first);
   tcase_add_test(tc, waitset_in_completion_order);
   tcase_add_test(tc, waitset_freed_with_futures_pending);
   tcase_add_test(tc, waitset_takes_resolved_futures);
+  tc = wd_test_case(s, "map", 60, setup, teardown);
   tcase_add_test(tc, map_keeps_input_order);
   tcase_add_test(tc, map_chunk_timeout_costs_the_chunk);
   tcase_add_test(tc, map_chunk_failure_reaches_its_items);
   tcase_add_test(tc, map_released_early);
-  return run_suite(one_case_suite("future", tc));
+  return run_suite(s);
 }

@@ -1,6 +1,7 @@
 /* test_pool.c -- the pool's guarantees, each one a test that fails if the
- * guarantee breaks.  Every test ends with finish(): the pool destroyed, no
- * zombie, no child, no fd more than before it started. */
+ * guarantee breaks.  After every test the pool is destroyed and the loop
+ * closed (teardown), then the shared fixture (helpers.h) asserts no
+ * zombie, no child and no fd more than before the test started. */
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -9,7 +10,6 @@
 
 static uv_loop_t loop;
 static wd_pool *pool;
-static int fds0;
 
 static int job_ignore_term(const void *arg, size_t len, wd_out *out) {
   (void)arg;
@@ -69,8 +69,15 @@ static void setup(void) {
   wd_register("noisy", job_noisy);
   wd_register("gather", job_gather);
   ck_assert_int_eq(uv_loop_init(&loop), 0);
-  fds0 = count_fds();
   pool = NULL;
+}
+
+/* The pool destroyed and the loop closed: nothing may be left on it. */
+static void teardown(void) {
+  if (pool)
+    wd_pool_destroy(pool);
+  pool = NULL;
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 
 static void start(unsigned workers) {
@@ -80,14 +87,6 @@ static void start(unsigned workers) {
 
 static void start_with(wd_pool_options o) {
   ck_assert_int_eq(wd_pool_new(&loop, &o, &pool), 0);
-}
-
-static void finish(void) {
-  if (pool)
-    wd_pool_destroy(pool);
-  pool = NULL;
-  assert_clean(fds0);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 
 static wd_future *submit(const char *job, const char *arg, uint64_t timeout) {
@@ -120,7 +119,6 @@ START_TEST(echo_round_trip) {
   ck_assert_int_eq(r->exit_code, -1);
   ck_assert_int_eq(r->signal, 0);
   wd_future_release(f);
-  finish();
 }
 END_TEST
 
@@ -139,7 +137,6 @@ START_TEST(big_payload_round_trip) {
   ck_assert_int_eq(memcmp(r->data, big, n), 0);
   free(big);
   wd_future_release(f);
-  finish();
 }
 END_TEST
 
@@ -152,7 +149,6 @@ START_TEST(job_error_is_error) {
   wd_future_release(f);
   wd_future *g;
   ck_assert_int_eq(wd_submit(pool, "no-such-job", "", 0, NULL, &g), UV_ENOENT);
-  finish();
 }
 END_TEST
 
@@ -184,7 +180,6 @@ static void timeout_kills_tree(const char *mode) {
   ck_assert_int_ne(wd_future_result(b)->pid, dead);
   wd_future_release(a);
   wd_future_release(b);
-  finish();
 }
 
 START_TEST(timeout_kills_group) { timeout_kills_tree("child"); }
@@ -203,7 +198,6 @@ START_TEST(deadline_counts_from_start_not_submit) {
     ck_assert_int_eq(wd_future_result(f[i])->status, WD_OK);
     wd_future_release(f[i]);
   }
-  finish();
 }
 END_TEST
 
@@ -230,7 +224,6 @@ START_TEST(crashes_cost_one_task) {
     ck_assert_int_eq(r->status, WD_OK);
     wd_future_release(ok);
   }
-  finish();
 }
 END_TEST
 
@@ -251,7 +244,6 @@ START_TEST(worker_killed_from_outside) {
   r = run(&g, "echo", "x", 0);
   ck_assert_int_eq(r->status, WD_OK);
   wd_future_release(g);
-  finish();
 }
 END_TEST
 
@@ -269,7 +261,6 @@ START_TEST(other_tasks_unaffected) {
     wd_future_release(f[i]);
   }
   wd_future_release(slow);
-  finish();
 }
 END_TEST
 
@@ -286,7 +277,6 @@ START_TEST(grace_term_then_kill) {
   ck_assert_int_eq(r->signal, SIGKILL); /* it did not: killed after grace */
   ck_assert_uint_ge(r->duration_ns, 390 * 1000000ull);
   wd_future_release(f);
-  finish();
 }
 END_TEST
 
@@ -305,7 +295,6 @@ START_TEST(max_tasks_recycles) {
   ck_assert_int_ne(pid[2], pid[3]);
   ck_assert_int_eq(pid[3], pid[5]);
   ck_assert_int_ne(pid[5], pid[6]);
-  finish();
 }
 END_TEST
 
@@ -322,7 +311,6 @@ START_TEST(memory_limit) {
   r = run(&f, "alloc", "16777216", 0);
   ck_assert_int_eq(r->status, WD_OK);
   wd_future_release(f);
-  finish();
 }
 END_TEST
 
@@ -346,7 +334,6 @@ START_TEST(cpu_limit_per_task) {
   ck_assert_int_eq(r->status, WD_CRASHED);
   ck_assert_int_eq(r->signal, SIGXCPU);
   wd_future_release(f);
-  finish();
 }
 END_TEST
 
@@ -362,7 +349,6 @@ START_TEST(stderr_tail_is_bounded) {
   r = run(&f, "echo", "quiet", 0); /* the next task starts with none */
   ck_assert_uint_eq(r->err_len, 0);
   wd_future_release(f);
-  finish();
 }
 END_TEST
 
@@ -390,7 +376,6 @@ START_TEST(cancel_queued_and_running) {
   r = run(&f, "echo", "after", 0);
   ck_assert_int_eq(r->status, WD_OK);
   wd_future_release(f);
-  finish();
 }
 END_TEST
 
@@ -408,7 +393,6 @@ START_TEST(shutdown_graceful_finishes_queue) {
     wd_future_release(f[i]);
   }
   uv_run(&loop, UV_RUN_DEFAULT); /* returns: the idle pool holds nothing */
-  finish();
 }
 END_TEST
 
@@ -428,7 +412,6 @@ START_TEST(shutdown_graceful_retires_idle_workers) {
   ck_assert_int_eq(wd_future_result(slow)->status, WD_OK);
   wd_future_release(slow);
   wd_future_release(quick);
-  finish();
 }
 END_TEST
 
@@ -460,7 +443,6 @@ START_TEST(hundreds_of_workers_all_come_up) {
   qsort(pids, N, sizeof(pid_t), cmp_pid);
   for (int i = 1; i < N; i++) /* all at once: one task per worker */
     ck_assert_int_ne(pids[i - 1], pids[i]);
-  finish();
 }
 END_TEST
 
@@ -476,7 +458,6 @@ START_TEST(shutdown_immediate_cancels_all) {
     ck_assert_int_eq(wd_future_result(f[i])->status, WD_CANCELLED);
     wd_future_release(f[i]);
   }
-  finish();
 }
 END_TEST
 
@@ -501,7 +482,6 @@ START_TEST(destroy_with_tasks_running) {
   }
   for (int i = 0; i < n; i++)
     ck_assert_msg(pid_gone(below[i]), "pid %d outlived the pool", below[i]);
-  finish();
 }
 END_TEST
 
@@ -549,7 +529,6 @@ START_TEST(supervisor_sigkill_kills_workers) {
     ck_assert_msg(pid_dead_within(below[i], 1000),
                   "pid %d alive a second after the supervisor died", below[i]);
   reap_these(below, n);
-  finish();
 }
 END_TEST
 
@@ -592,7 +571,6 @@ START_TEST(zygote_killed_pool_recovers) {
     if (below[i] != zygote) /* the pool reaped its zygote itself */
       waitpid(below[i], NULL, WNOHANG);
   }
-  finish();
 }
 END_TEST
 
@@ -614,7 +592,6 @@ START_TEST(retries) {
   ck_assert_uint_eq(wd_future_result(f)->attempts, 2);
   unlink(path);
   wd_future_release(f);
-  finish();
 }
 END_TEST
 
@@ -651,45 +628,48 @@ START_TEST(ten_thousand_mixed) {
                   wd_status_name(wd_future_result(f[i])->status));
     wd_future_release(f[i]);
   }
-  finish();
 }
 END_TEST
 
 START_TEST(idle_pool_does_not_pin_the_loop) {
   start(2);
   ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
-  finish();
 }
 END_TEST
 
 int main(void) {
-  TCase *tc = tcase_create("pool");
-  tcase_set_timeout(tc, 60);
-  tcase_add_checked_fixture(tc, setup, NULL);
+  Suite *s = suite_create("pool");
+  TCase *tc = wd_test_case(s, "submit", 60, setup, teardown);
   tcase_add_test(tc, echo_round_trip);
   tcase_add_test(tc, big_payload_round_trip);
   tcase_add_test(tc, job_error_is_error);
-  tcase_add_test(tc, timeout_kills_group);
-  tcase_add_test(tc, timeout_kills_setsid_escapee);
-  tcase_add_test(tc, deadline_counts_from_start_not_submit);
-  tcase_add_test(tc, crashes_cost_one_task);
-  tcase_add_test(tc, worker_killed_from_outside);
-  tcase_add_test(tc, other_tasks_unaffected);
-  tcase_add_test(tc, grace_term_then_kill);
-  tcase_add_test(tc, max_tasks_recycles);
-  tcase_add_test(tc, memory_limit);
-  tcase_add_test(tc, cpu_limit_per_task);
   tcase_add_test(tc, stderr_tail_is_bounded);
-  tcase_add_test(tc, cancel_queued_and_running);
-  tcase_add_test(tc, shutdown_graceful_finishes_queue);
-  tcase_add_test(tc, shutdown_graceful_retires_idle_workers);
-  tcase_add_test(tc, hundreds_of_workers_all_come_up);
-  tcase_add_test(tc, shutdown_immediate_cancels_all);
-  tcase_add_test(tc, destroy_with_tasks_running);
-  tcase_add_test(tc, supervisor_sigkill_kills_workers);
-  tcase_add_test(tc, zygote_killed_pool_recovers);
   tcase_add_test(tc, retries);
   tcase_add_test(tc, ten_thousand_mixed);
   tcase_add_test(tc, idle_pool_does_not_pin_the_loop);
-  return run_suite(one_case_suite("pool", tc));
+  tc = wd_test_case(s, "timeouts", 60, setup, teardown);
+  tcase_add_test(tc, timeout_kills_group);
+  tcase_add_test(tc, timeout_kills_setsid_escapee);
+  tcase_add_test(tc, deadline_counts_from_start_not_submit);
+  tcase_add_test(tc, other_tasks_unaffected);
+  tcase_add_test(tc, grace_term_then_kill);
+  tc = wd_test_case(s, "crashes", 60, setup, teardown);
+  tcase_add_test(tc, crashes_cost_one_task);
+  tcase_add_test(tc, worker_killed_from_outside);
+  tcase_add_test(tc, zygote_killed_pool_recovers);
+  tcase_add_test(tc, supervisor_sigkill_kills_workers);
+  tc = wd_test_case(s, "workers", 60, setup, teardown);
+  tcase_add_test(tc, max_tasks_recycles);
+  tcase_add_test(tc, hundreds_of_workers_all_come_up);
+  tc = wd_test_case(s, "limits", 60, setup, teardown);
+  tcase_add_test(tc, memory_limit);
+  tcase_add_test(tc, cpu_limit_per_task);
+  tc = wd_test_case(s, "cancel", 60, setup, teardown);
+  tcase_add_test(tc, cancel_queued_and_running);
+  tc = wd_test_case(s, "shutdown", 60, setup, teardown);
+  tcase_add_test(tc, shutdown_graceful_finishes_queue);
+  tcase_add_test(tc, shutdown_graceful_retires_idle_workers);
+  tcase_add_test(tc, shutdown_immediate_cancels_all);
+  tcase_add_test(tc, destroy_with_tasks_running);
+  return run_suite(s);
 }

@@ -107,13 +107,16 @@ START_TEST(names) {
 END_TEST
 
 int main(void) {
-  TCase *tc = tcase_create("proto");
+  Suite *s = suite_create("proto");
+  TCase *tc = wd_test_case(s, "frames", 10, NULL, NULL);
   tcase_add_test(tc, complete_frame);
   tcase_add_test(tc, incomplete_frame);
   tcase_add_test(tc, bad_frames);
   tcase_add_test(tc, items);
+  tc = wd_test_case(s, "buffers", 10, NULL, NULL);
   tcase_add_test(tc, buffers_grow_and_keep_memory);
+  tc = wd_test_case(s, "registry", 10, NULL, NULL);
   tcase_add_test(tc, registry);
   tcase_add_test(tc, names);
-  return run_suite(one_case_suite("proto", tc));
+  return run_suite(s);
 }

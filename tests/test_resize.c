@@ -714,7 +714,6 @@ START_TEST(sandboxed_and_loops_cut_off) {
   uv_loop_init(&loop);
   wd_register_resize_job();
   wd_register("loop", job_loop);
-  int fds0 = count_fds();
   wd_pool *pool;
   wd_pool_options o = {.workers = 2, .memory_limit = 1u << 30};
   ck_assert_int_eq(wd_pool_new(&loop, &o, &pool), 0);
@@ -767,8 +766,7 @@ START_TEST(sandboxed_and_loops_cut_off) {
   wd__buf_free(&b);
   free(file);
   wd_pool_destroy(pool);
-  assert_clean(fds0);
-  uv_loop_close(&loop);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
 
@@ -805,22 +803,24 @@ START_TEST(joblog_full_disk_fails_the_run) {
 END_TEST
 
 int main(void) {
-  TCase *tc = tcase_create("resize");
-  tcase_set_timeout(tc, 120);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  Suite *s = suite_create("resize");
+  TCase *tc = wd_test_case(s, "pixels", 120, setup, teardown);
   tcase_add_test(tc, sizes_formats_and_orientation);
-  tcase_add_test(tc, hostile_inputs_cost_one_row_each);
   tcase_add_test(tc, png_is_streamed_and_shrunk_in_linear_light);
-  tcase_add_test(tc, memory_limit_and_timeout_rows);
   tcase_add_test(tc, progressive_jpeg_read_only_as_far_as_needed);
   tcase_add_test(tc, progressive_jpeg_eighth_holds_dc_only);
-  tcase_add_test(tc, output_name_collisions);
-  tcase_add_test(tc, resume_and_bad_usage);
+  tc = wd_test_case(s, "hostile", 120, setup, teardown);
+  tcase_add_test(tc, hostile_inputs_cost_one_row_each);
+  tcase_add_test(tc, memory_limit_and_timeout_rows);
+  tcase_add_test(tc, sandboxed_and_loops_cut_off);
+  tc = wd_test_case(s, "inputs", 120, setup, teardown);
   tcase_add_test(tc, non_regular_inputs_are_rows_not_hangs);
   tcase_add_test(tc, huge_input_refused_before_reading);
   tcase_add_test(tc, missing_inputs_are_rows);
+  tc = wd_test_case(s, "outputs", 120, setup, teardown);
+  tcase_add_test(tc, output_name_collisions);
+  tcase_add_test(tc, resume_and_bad_usage);
   tcase_add_test(tc, outputs_fsynced_before_rename);
   tcase_add_test(tc, joblog_full_disk_fails_the_run);
-  tcase_add_test(tc, sandboxed_and_loops_cut_off);
-  return run_suite(one_case_suite("resize", tc));
+  return run_suite(s);
 }
