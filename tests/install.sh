@@ -99,6 +99,49 @@ fi
 out=$("$tmp/app") || fail "the static example failed"
 [ "$out" = "ok: HELLO" ] || fail "the static example printed '$out', not 'ok: HELLO'"
 
+# The image job's library, shared, through warden-image.pc: a file that
+# is no image comes back from the sandboxed worker as a row, not a crash.
+if [ -e include/warden-image.h ]; then
+  cat > "$tmp/img.c" <<'CEOF'
+#include <stdio.h>
+#include <string.h>
+#include <warden-image.h>
+
+int main(void) {
+  static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  const char *kind = wd_img_sniff(png, sizeof(png));
+  if (kind == NULL || strcmp(kind, "png") != 0 || wd_register_resize_job() != 0)
+    return 1;
+  uv_loop_t *loop = uv_default_loop();
+  wd_pool *pool;
+  wd_pool_options o = {.workers = 1, .memory_limit = 1u << 30};
+  if (wd_pool_new(loop, &o, &pool) != 0)
+    return 1;
+  wd_out req = {0};
+  wd_img_req r = {.width = 16, .max_pixels = 1000000};
+  wd_future *f;
+  if (wd_img_encode(&req, &r, "not an image", 12) != 0 ||
+      wd_submit(pool, "resize", req.p, req.len, NULL, &f) != 0)
+    return 1;
+  wd_out_free(&req);
+  wd_await(f);
+  const wd_result *res = wd_future_result(f);
+  wd_img_res img;
+  if (res->status == WD_OK && wd_img_decode(res->data, res->len, &img) == 0)
+    printf("%s\n", wd_img_error_name(img.error));
+  else
+    printf("%s\n", wd_status_name(res->status));
+  wd_future_release(f);
+  wd_pool_destroy(pool);
+  return uv_loop_close(loop);
+}
+CEOF
+  $CC -Wall -Wextra -Werror -o "$tmp/img" "$tmp/img.c" $(pc --cflags --libs warden-image) ||
+    fail "a program does not build with pkg-config --cflags --libs warden-image"
+  out=$(LD_LIBRARY_PATH=$lib "$tmp/img") || fail "the image program built on the installed library failed"
+  [ "$out" = unsupported ] || fail "the image program printed '$out', not 'unsupported'"
+fi
+
 # The installed program finds its resize helper in ../libexec/warden/.
 "$root/bin/warden" resize --help >/dev/null 2>&1 ||
   fail "the installed warden does not find libexec/warden/warden-resize"
