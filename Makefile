@@ -37,9 +37,12 @@ CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 # Two programs: warden (exec, run) and warden-resize, which `warden resize`
 # execs, so that only resize loads the image libraries (cli/main.c).
-CLI_COMMON := $(addprefix $(B)/cli/,common.o parse.o json.o)
-WARDEN_OBJ := $(addprefix $(B)/cli/,main.o exec.o run.o) $(CLI_COMMON)
-RESIZE_OBJ := $(addprefix $(B)/cli/,resize_main.o resize.o) $(CLI_COMMON)
+CLI_COMMON := $(addprefix $(B)/cli/,common.o parse.o json.o joblog.o batch.o opts.o)
+WARDEN_OBJ := $(addprefix $(B)/cli/,main.o exec.o template.o) \
+              $(filter $(B)/cli/run%,$(CLI_OBJ)) $(CLI_COMMON)
+RESIZE_OBJ := $(filter $(B)/cli/resize%,$(CLI_OBJ)) $(CLI_COMMON)
+# The CLI's parts without a main(), for unit tests (tests/test_cli_opts.c).
+CLI_LIB    := $(B)/libwarden-cli.a
 PROGRAMS   := $(B)/warden $(B)/warden-resize
 
 # Who links the image job (with its libraries), and who only makes or
@@ -78,11 +81,14 @@ $(B)/warden-resize: $(RESIZE_OBJ) $(B)/libwarden.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(RESIZE_OBJ) $(IMAGE_LINK) $(B)/libwarden.a \
 	  $$(pkg-config --libs libuv) $(LDLIBS)
 
-$(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a $(B)/cli/parse.o
+$(CLI_LIB): $(filter-out $(B)/cli/main.o $(B)/cli/resize_main.o,$(CLI_OBJ))
+	$(AR) rcs $@ $^
+
+$(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a $(CLI_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DWD_BIN='"$(B)/warden"' -DWD_EXAMPLES='"$(B)/examples"' \
 	  $$(pkg-config --cflags check libuv stb) \
-	  $(LDFLAGS) -o $@ $< $(B)/cli/parse.o $(IMAGE_LINK) $(B)/libwarden.a \
+	  $(LDFLAGS) -o $@ $< $(CLI_LIB) $(IMAGE_LINK) $(B)/libwarden.a \
 	  $$(pkg-config --libs check libuv) $(LDLIBS)
 
 # test_faults makes the N-th allocation fail: the library's calls to

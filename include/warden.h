@@ -17,6 +17,7 @@
 #define WARDEN_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <uv.h>
@@ -112,13 +113,30 @@ int wd_register(const char *name, wd_job_fn fn);
  * command; see README).  Idempotent. */
 int wd_register_builtins(void);
 
-/* Output buffer helpers for jobs.  They return 0 or UV_ENOMEM. */
+/* A growable byte buffer: a job's output, and the request a caller builds
+ * for a job (wd_cmd_encode).  Start from {0}; p[0..len) are the bytes
+ * written so far, readable by anyone; off and cap belong to the library.
+ * Release with wd_out_free(). */
+struct wd_out {
+  char *p;    /* the bytes; NULL while empty */
+  size_t len; /* bytes written */
+  size_t off; /* bytes already consumed from the front (the library's) */
+  size_t cap; /* bytes allocated (the library's) */
+};
+
+/* The largest argument a task may be given (wd_submit's UV_E2BIG), and so
+ * the largest request a caller should build: 1 GiB. */
+#define WD_ARG_MAX ((size_t)1 << 30)
+
+/* Output buffer helpers.  They return 0 or UV_ENOMEM. */
 int wd_out_append(wd_out *out, const void *p, size_t n);
 int wd_out_printf(wd_out *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Reserves n bytes at the end of the output and returns where they start
  * (NULL on ENOMEM); the bytes count as written. */
 void *wd_out_reserve(wd_out *out, size_t n);
+/* Frees the buffer's memory and leaves it empty ({0}), ready for reuse. */
+void wd_out_free(wd_out *out);
 
 /* ---- pools ----------------------------------------------------------- */
 
@@ -204,7 +222,8 @@ void wd_future_set_data(wd_future *f, void *data);
 void *wd_future_data(const wd_future *f);
 
 /* Run the loop until f (all of fs, any of fs) resolves.  Not from a
- * callback.  Return 0, or UV_EINVAL for an empty set. */
+ * callback.  Return 0, UV_EINVAL for an empty set, or -EDEADLK when the
+ * loop has nothing left to run that could ever resolve them. */
 int wd_await(wd_future *f);
 int wd_await_all(wd_future *const *fs, size_t n);
 int wd_await_any(wd_future *const *fs, size_t n, size_t *index);
@@ -214,9 +233,99 @@ int wd_waitset_new(wd_waitset **out); /* 0 or UV_ENOMEM */
 int wd_waitset_add(wd_waitset *ws, wd_future *f); /* 0 or UV_ENOMEM */
 /* Runs the loop until a future of the set completes and returns it in *f
  * (borrowed: the set keeps a reference until the next call or free).
- * Returns UV_EOF when every added future has been returned. */
+ * Returns UV_EOF when every added future has been returned, -EDEADLK as
+ * wd_await(). */
 int wd_waitset_next(wd_waitset *ws, wd_future **f);
 void wd_waitset_free(wd_waitset *ws);
+
+/* ---- the command job ------------------------------------------------- */
+
+/* "command" (registered by wd_register_builtins): a worker runs one command
+ * as its guardian -- in a cgroup or process group of the task's own, under
+ * its subreaper -- so a deadline kills the command's whole tree.  A caller
+ * encodes a wd_cmd as the task's argument; the result, at WD_OK and also
+ * at WD_TIMEOUT (what the command wrote before its deadline), decodes into
+ * a wd_cmd_result. */
+
+#define WD_CMD_CAPTURE 1u    /* capture stdout/stderr (else pass through) */
+#define WD_CMD_NULL_STDIN 2u /* stdin from /dev/null (else inherited) */
+
+typedef struct {
+  uint32_t flags;        /* WD_CMD_* */
+  uint64_t max_output;   /* bytes kept per stream, when captured */
+  uint64_t memory_limit; /* RLIMIT_AS of the command, bytes; 0: none */
+  uint64_t cpu_limit_s;  /* RLIMIT_CPU of the command, seconds; 0: none */
+  char *const *argv;     /* execvp()'d; NULL-terminated */
+} wd_cmd;
+
+typedef struct {
+  int32_t exit_code;  /* -1 when signalled */
+  int32_t signal;     /* the signal that ended it, else 0 */
+  uint32_t truncated; /* bit 0: stdout, bit 1: stderr */
+  int32_t exec_errno; /* why the command could not be executed, or 0 */
+  const char *out, *err; /* captured output; point into the decoded bytes */
+  uint64_t out_len, err_len;
+} wd_cmd_result;
+
+/* Appends the request for c to b.  0 or UV_ENOMEM. */
+int wd_cmd_encode(wd_out *b, const wd_cmd *c);
+/* Reads the command job's answer; r points into data.  0 or UV_EPROTO. */
+int wd_cmd_decode(const void *data, size_t len, wd_cmd_result *r);
+
+/* ---- a contained command, without a pool ------------------------------ */
+
+/* A wd_tree is one command started by the calling process itself and
+ * everything it starts: in a fresh cgroup v2 of its own where this process
+ * may make one (cgroup.kill then reaches every member, whatever groups or
+ * sessions it made), else as the leader of its own process group (and
+ * WARDEN_CGROUP=0 asks for that).  It is what `warden exec` is built on:
+ * a caller that wants a stricter timeout(1) watches wd_tree_pidfd() on its
+ * loop, calls wd_tree_kill() at its deadline, wd_tree_reap() once the pidfd
+ * is readable, then wd_tree_free().  Not thread-safe; no loop needed. */
+typedef struct wd_tree wd_tree;
+
+typedef struct {
+  char *const *argv;     /* execvp()'d; NULL-terminated */
+  int stdin_fd;          /* dup2()'d onto 0 when >= 0; -1: inherited */
+  int stdout_fd;         /* onto 1 when >= 0 */
+  int stderr_fd;         /* onto 2 when >= 0 */
+  uint64_t memory_limit; /* RLIMIT_AS, bytes; 0: none */
+  uint64_t cpu_limit_s;  /* RLIMIT_CPU, seconds; 0: none */
+  const sigset_t *mask;  /* its signal mask at execve; NULL: none blocked */
+  int die_with_parent;   /* SIGKILL when the caller dies (PR_SET_PDEATHSIG) */
+  int sweep_children;    /* wd_tree_free() also kills and reaps every other
+                            child of the caller: for a child subreaper
+                            (PR_SET_CHILD_SUBREAPER) that has no children
+                            but this tree, to catch what left its group
+                            where there is no cgroup */
+} wd_tree_options;
+
+/* Starts the command.  Returns 0 with *out set and *exec_errno the
+ * execve() failure, if any (the command then exits 126 or 127 as a shell
+ * would, and is reaped like any other); or UV_ENOMEM, or the errno of a
+ * failed fork or setup, with nothing left running. */
+int wd_tree_start(const wd_tree_options *o, wd_tree **out, int *exec_errno);
+pid_t wd_tree_pid(const wd_tree *t);  /* the command; 0 once reaped */
+int wd_tree_pidfd(const wd_tree *t);  /* readable once the command ended */
+/* "cgroup" or "process-group": how the tree is held. */
+const char *wd_tree_containment(const wd_tree *t);
+
+/* Sends sig to the whole tree: SIGKILL through cgroup.kill where there is
+ * a cgroup; else (and for other signals) to the command's group and the
+ * command, which is not yet reaped, so its pgid cannot have been reused.
+ * A signal other than SIGKILL is followed by SIGCONT, as timeout(1) does:
+ * a stopped command cannot act on it.  Returns 0. */
+int wd_tree_kill(wd_tree *t, int sig);
+
+/* Once the command has ended (its pidfd is readable): kills what is left
+ * of its tree, then reaps it.  *exit_code is its exit code, or -1 and
+ * *sig the signal that killed it.  0, or a negative errno. */
+int wd_tree_reap(wd_tree *t, int *exit_code, int *sig);
+
+/* Kills everything left of the tree, waits until it is empty (at most
+ * timeout_ms), removes its cgroup, closes the pidfd and frees t.  Returns
+ * 0, or UV_ETIMEDOUT if something was still alive at the end. */
+int wd_tree_free(wd_tree *t, int timeout_ms);
 
 /* ---- misc ------------------------------------------------------------ */
 

@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../proc/proc.h"
+#include "../worker/job.h"
 #include "command.h"
 
 typedef struct {

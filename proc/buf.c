@@ -47,6 +47,8 @@ void wd__buf_free(wd__buf *b) {
   memset(b, 0, sizeof(*b));
 }
 
+void wd_out_free(wd_out *out) { wd__buf_free(out); }
+
 int wd_out_append(wd_out *out, const void *p, size_t n) {
   if (n == 0)
     return 0;

@@ -16,14 +16,8 @@
 
 #define WD__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- growable byte buffer (also what a job's wd_out is) ---------------- */
+/* ---- growable byte buffer: warden.h's struct wd_out ------------------- */
 
-struct wd_out {
-  char *p;
-  size_t len; /* bytes in use */
-  size_t off; /* bytes already consumed from the front (readers) */
-  size_t cap;
-};
 typedef struct wd_out wd__buf;
 
 int wd__buf_reserve(wd__buf *b, size_t extra); /* 0 or UV_ENOMEM */

@@ -243,12 +243,12 @@ END_TEST
 static wd_future *command(wd_pool *p, const char *script, uint64_t timeout_ms) {
   char *argv[] = {"sh", "-c", (char *)script, NULL};
   wd_cmd c = {WD_CMD_CAPTURE | WD_CMD_NULL_STDIN, 1 << 20, 0, 0, argv};
-  wd__buf b = {0};
+  wd_out b = {0};
   ck_assert_int_eq(wd_cmd_encode(&b, &c), 0);
   wd_task_options o = {.timeout_ms = timeout_ms};
   wd_future *f;
   ck_assert_int_eq(wd_submit(p, "command", b.p, b.len, &o, &f), 0);
-  wd__buf_free(&b);
+  wd_out_free(&b);
   return f;
 }
 

@@ -1,0 +1,325 @@
+/* opts.c -- the options of `warden exec` and `warden run`: their help
+ * texts and the pure functions that parse them (see opts.h).  Values are
+ * read with parse.c's parsers; nothing here prints, starts or keeps state,
+ * so each command's checks can be tested one option at a time. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "cli.h"
+
+const char wd_cli_exec_usage[] =
+    "Usage: warden exec [OPTION]... [--] COMMAND [ARG]...\n"
+    "Run COMMAND; if it is still running after the timeout, kill it and\n"
+    "everything it started.\n"
+    "\n"
+    "  -t, --timeout=DURATION     deadline: 250ms, 10s, 1m30s, 1.5 (seconds);\n"
+    "                             0 for none (the default)\n"
+    "  -s, --signal=SIG           signal sent at the deadline (default KILL);\n"
+    "                             with it, KILL follows after --kill-after\n"
+    "  -k, --kill-after=DURATION  grace between --signal and KILL (default 1s\n"
+    "                             when --signal is given)\n"
+    "  -m, --memory=SIZE          address-space limit of the command: 512M, 2G\n"
+    "  -c, --cpu=DURATION         CPU-time limit of the command (whole seconds)\n"
+    "  -h, --help                 show this help\n"
+    "\n"
+    "stdin, stdout and stderr pass through; SIGINT, SIGTERM, SIGHUP and SIGQUIT\n"
+    "sent to warden are forwarded to the command.\n"
+    "\n"
+    "Exit status: the command's own; 124 if the deadline was hit; 125 if warden\n"
+    "itself failed; 126 if COMMAND cannot be executed; 127 if it is not found;\n"
+    "128+N if it was killed by signal N.\n";
+
+const char wd_cli_run_usage[] =
+    "Usage: warden run [OPTION]... [--] COMMAND [ARG]... [::: INPUT...]\n"
+    "Run COMMAND once per input, N at a time.  Inputs are the words after\n"
+    "':::', or else the lines of stdin.  '{}' in COMMAND is replaced by the\n"
+    "input; without '{}' the input is appended as the last argument.\n"
+    "\n"
+    "  -j, --jobs=N            commands at once (default: CPUs; fewer, with a\n"
+    "                          warning, if 'ulimit -n' cannot hold N)\n"
+    "  -t, --timeout=DURATION  deadline per command: 250ms, 10s, 1m30s; 0: none\n"
+    "  -s, --signal=SIG        signal at the deadline (default KILL)\n"
+    "      --kill-after=DURATION  grace between --signal and KILL (default 1s)\n"
+    "  -m, --memory=SIZE       address-space limit per command: 512M, 2G\n"
+    "                          (at least 1M: no program starts in less)\n"
+    "  -c, --cpu=DURATION      CPU-time limit per command (whole seconds)\n"
+    "  -r, --retries=N         rerun a failed or timed-out command up to N times\n"
+    "      --halt=WHEN,fail=N  stop after N failures (or N%): WHEN is 'now'\n"
+    "                          (kill what runs) or 'soon' (let it finish)\n"
+    "      --delay=DURATION    at least this long between two starts\n"
+    "      --rate=N/s          at most N starts per second\n"
+    "  -k, --keep-order        print outputs in input order\n"
+    "      --tag               prefix each output line with the input and a tab\n"
+    "      --max-output=SIZE   output kept per command and stream (default 16M)\n"
+    "      --json              one JSON object per command on stdout\n"
+    "      --joblog=FILE       GNU parallel's joblog, one line per finished command\n"
+    "      --resume            with --joblog: skip inputs the log has finished\n"
+    "      --resume-failed     with --joblog: also rerun those that failed\n"
+    "      --progress          progress on stderr (only if it is a terminal)\n"
+    "  -N, --max-args=N        N inputs per command (xargs -n); 0: one input is\n"
+    "                          read per command but none is passed\n"
+    "  -0, --null              inputs on stdin are separated by NUL, not newline\n"
+    "      --shell             run COMMAND through sh -c ('{}' is quoted)\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Exit status: 0 if every command succeeded; else the number that failed\n"
+    "(1-100; 101 for more); 125 if warden failed; 130/143 after SIGINT/SIGTERM.\n";
+
+/* Bounds of the counts the options take. */
+#define RUN_MAX_JOBS 65536
+#define RUN_MAX_RETRIES 1000
+#define RUN_MAX_ARGS 65536
+#define HALT_MAX_COUNT 1000000000
+#define HALT_MAX_PERCENT 100
+#define RATE_MAX_PER_S 1000000
+#define MS_PER_S 1000
+#define RUN_DEFAULT_MAX_OUTPUT ((uint64_t)16 << 20)
+#define EXEC_DEFAULT_GRACE_MS 1000
+
+int wd_cli_say(wd_cli_msg *msg, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg->text, sizeof(msg->text), fmt, ap);
+  va_end(ap);
+  return UV_EINVAL;
+}
+
+int wd_cli_bad_value(wd_cli_msg *msg, const struct option *opts, int c, const char *arg) {
+  const char *name = "?";
+  for (const struct option *o = opts; o->name; o++)
+    if (o->val == c)
+      name = o->name;
+  return wd_cli_say(msg, "invalid value '%s' for --%s", arg, name);
+}
+
+int wd_cli_check_memory(wd_cli_msg *msg, const char *arg, uint64_t bytes) {
+  if (bytes >= WD_CLI_MIN_MEMORY)
+    return 0;
+  return wd_cli_say(msg, "memory limit '%s' is below the minimum of 1M: no program "
+                    "can start in less address space", arg);
+}
+
+int wd_cli_usage_error(const char *cmd, const wd_cli_msg *msg) {
+  if (msg->text[0])
+    return wd_cli_fail(cmd, "%s", msg->text);
+  fprintf(stderr, "Try 'warden %s --help'.\n", cmd);
+  return WD_EXIT_FAILURE;
+}
+
+static long cpus(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? n : 1;
+}
+
+/* ---- warden exec ----------------------------------------------------- */
+
+/* One option of exec; its message names what kind of value was wrong. */
+static int exec_option(int c, const char *arg, wd_exec_opts *o, int *have_grace,
+                       wd_cli_msg *msg) {
+  switch (c) {
+  case 't':
+    if (wd_parse_duration(arg, &o->timeout_ms))
+      return wd_cli_say(msg, "invalid duration '%s' (try 250ms, 10s, 1m30s)", arg);
+    return 0;
+  case 's':
+    return wd_parse_signal(arg, &o->sig) ? wd_cli_say(msg, "invalid signal '%s'", arg) : 0;
+  case 'k':
+    *have_grace = 1;
+    return wd_parse_duration(arg, &o->grace_ms) ? wd_cli_say(msg, "invalid duration '%s'", arg)
+                                                : 0;
+  case 'm':
+    if (wd_parse_size(arg, &o->memory) || o->memory == 0)
+      return wd_cli_say(msg, "invalid size '%s' (try 512M, 2G)", arg);
+    return wd_cli_check_memory(msg, arg, o->memory);
+  case 'c':
+    if (wd_parse_duration(arg, &o->cpu_ms) || o->cpu_ms == 0)
+      return wd_cli_say(msg, "invalid CPU time '%s'", arg);
+    return 0;
+  default:
+    return UV_EINVAL; /* getopt said what */
+  }
+}
+
+int wd_cli_exec_parse(int argc, char **argv, wd_exec_opts *o, wd_cli_msg *msg) {
+  static const struct option opts[] = {
+      {"timeout", required_argument, 0, 't'}, {"signal", required_argument, 0, 's'},
+      {"kill-after", required_argument, 0, 'k'}, {"memory", required_argument, 0, 'm'},
+      {"cpu", required_argument, 0, 'c'},      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  *o = (wd_exec_opts){0};
+  msg->text[0] = '\0';
+  int c, have_grace = 0;
+  optind = 0; /* a fresh scan, whatever an earlier call left */
+  while ((c = getopt_long(argc, argv, "+t:s:k:m:c:h", opts, NULL)) != -1) {
+    if (c == 'h')
+      return WD_CLI_HELP;
+    int err = exec_option(c, optarg, o, &have_grace, msg);
+    if (err)
+      return err;
+  }
+  if (optind >= argc)
+    return wd_cli_say(msg, "missing command (try 'warden exec --help')");
+  if (o->sig && o->sig != SIGKILL && !have_grace)
+    o->grace_ms = EXEC_DEFAULT_GRACE_MS;
+  o->argv = argv + optind;
+  return WD_CLI_GO;
+}
+
+/* ---- warden run ------------------------------------------------------ */
+
+enum { OPT_KILL_AFTER = 256, OPT_HALT, OPT_DELAY, OPT_RATE, OPT_TAG, OPT_MAXOUT, OPT_JSON,
+       OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED, OPT_PROGRESS, OPT_SHELL };
+
+static const struct option run_options[] = {
+    {"jobs", required_argument, 0, 'j'},
+    {"timeout", required_argument, 0, 't'},
+    {"signal", required_argument, 0, 's'},
+    {"kill-after", required_argument, 0, OPT_KILL_AFTER},
+    {"memory", required_argument, 0, 'm'},
+    {"cpu", required_argument, 0, 'c'},
+    {"retries", required_argument, 0, 'r'},
+    {"halt", required_argument, 0, OPT_HALT},
+    {"delay", required_argument, 0, OPT_DELAY},
+    {"rate", required_argument, 0, OPT_RATE},
+    {"keep-order", no_argument, 0, 'k'},
+    {"tag", no_argument, 0, OPT_TAG},
+    {"max-output", required_argument, 0, OPT_MAXOUT},
+    {"json", no_argument, 0, OPT_JSON},
+    {"joblog", required_argument, 0, OPT_JOBLOG},
+    {"resume", no_argument, 0, OPT_RESUME},
+    {"resume-failed", no_argument, 0, OPT_RESUME_FAILED},
+    {"progress", no_argument, 0, OPT_PROGRESS},
+    {"null", no_argument, 0, '0'},
+    {"max-args", required_argument, 0, 'N'},
+    {"shell", no_argument, 0, OPT_SHELL},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0}};
+
+/* "now,fail=N", "soon,fail=N%". */
+static int parse_halt(const char *s, wd_run_opts *o) {
+  if (strncmp(s, "now,", 4) == 0) {
+    o->halt_now = 1;
+    s += 4;
+  } else if (strncmp(s, "soon,", 5) == 0) {
+    s += 5;
+  } else {
+    return UV_EINVAL;
+  }
+  if (strncmp(s, "fail=", 5) != 0)
+    return UV_EINVAL;
+  s += 5;
+  char buf[32];
+  size_t n = strlen(s);
+  if (n == 0 || n >= sizeof(buf))
+    return UV_EINVAL;
+  memcpy(buf, s, n + 1);
+  if (buf[n - 1] == '%') {
+    o->halt_percent = 1;
+    buf[n - 1] = '\0';
+  }
+  return wd_parse_count(buf, 1, o->halt_percent ? HALT_MAX_PERCENT : HALT_MAX_COUNT,
+                        &o->halt_fail);
+}
+
+/* "N/s": a start at most every 1000/N ms (at least 1). */
+static int parse_rate(const char *s, uint64_t *delay_ms) {
+  char buf[32];
+  size_t n = strlen(s);
+  if (n < 3 || n >= sizeof(buf) || strcmp(s + n - 2, "/s") != 0)
+    return UV_EINVAL;
+  memcpy(buf, s, n - 2);
+  buf[n - 2] = '\0';
+  long r;
+  if (wd_parse_count(buf, 1, RATE_MAX_PER_S, &r))
+    return UV_EINVAL;
+  *delay_ms = (uint64_t)(MS_PER_S / r);
+  if (*delay_ms == 0)
+    *delay_ms = 1;
+  return 0;
+}
+
+/* The options that take a value: 0, or UV_EINVAL (msg says which). */
+static int run_value(int c, const char *arg, wd_run_opts *o, wd_cli_msg *msg) {
+  int bad = 0;
+  switch (c) {
+  case 'j': bad = wd_parse_count(arg, 1, RUN_MAX_JOBS, &o->jobs); break;
+  case 't': bad = wd_parse_duration(arg, &o->timeout_ms); break;
+  case 's': bad = wd_parse_signal(arg, &o->sig); break;
+  case OPT_KILL_AFTER:
+    bad = wd_parse_duration(arg, &o->grace_ms);
+    o->have_grace = 1;
+    break;
+  case 'm':
+    bad = wd_parse_size(arg, &o->memory) || o->memory == 0;
+    if (!bad)
+      return wd_cli_check_memory(msg, arg, o->memory);
+    break;
+  case 'c': bad = wd_parse_duration(arg, &o->cpu_ms) || o->cpu_ms == 0; break;
+  case 'r': bad = wd_parse_count(arg, 0, RUN_MAX_RETRIES, &o->retries); break;
+  case OPT_HALT: bad = parse_halt(arg, o); break;
+  case OPT_DELAY: bad = wd_parse_duration(arg, &o->delay_ms); break;
+  case OPT_RATE: bad = parse_rate(arg, &o->delay_ms); break;
+  case OPT_MAXOUT: bad = wd_parse_size(arg, &o->max_output); break;
+  case OPT_JOBLOG: o->joblog = arg; break;
+  case 'N': bad = wd_parse_count(arg, 0, RUN_MAX_ARGS, &o->max_args); break;
+  default: return UV_EINVAL; /* getopt said what */
+  }
+  return bad ? wd_cli_bad_value(msg, run_options, c, arg) : 0;
+}
+
+/* The switches; 0 if c was one. */
+static int run_switch(int c, wd_run_opts *o) {
+  int *flag = c == 'k'                 ? &o->keep_order
+              : c == OPT_TAG           ? &o->tag
+              : c == OPT_JSON          ? &o->json
+              : c == OPT_RESUME        ? &o->resume
+              : c == OPT_RESUME_FAILED ? &o->resume_failed
+              : c == OPT_PROGRESS      ? &o->progress
+              : c == '0'               ? &o->null_sep
+              : c == OPT_SHELL         ? &o->shell
+                                       : NULL;
+  if (flag == NULL)
+    return UV_EINVAL;
+  *flag = 1;
+  return 0;
+}
+
+/* After the options: the template, then the inputs after ':::', if any. */
+static int run_words(int argc, char **argv, wd_run_opts *o, wd_cli_msg *msg) {
+  o->tmpl = argv + optind;
+  o->ntmpl = argc - optind;
+  for (int i = 0; i < o->ntmpl; i++)
+    if (strcmp(o->tmpl[i], ":::") == 0) {
+      o->inputs = o->tmpl + i + 1;
+      o->ninputs = o->ntmpl - i - 1;
+      o->ntmpl = i;
+      if (o->ninputs == 0)
+        return wd_cli_say(msg, "no inputs after ':::'");
+      break;
+    }
+  if (o->ntmpl == 0)
+    return wd_cli_say(msg, "missing command (try 'warden run --help')");
+  return WD_CLI_GO;
+}
+
+int wd_cli_run_parse(int argc, char **argv, wd_run_opts *o, wd_cli_msg *msg) {
+  *o = (wd_run_opts){.jobs = cpus(), .max_output = RUN_DEFAULT_MAX_OUTPUT, .max_args = 1};
+  msg->text[0] = '\0';
+  int c;
+  optind = 0; /* a fresh scan, whatever an earlier call left */
+  while ((c = getopt_long(argc, argv, "+j:t:s:m:c:r:k0N:h", run_options, NULL)) != -1) {
+    if (c == 'h')
+      return WD_CLI_HELP;
+    int err = run_switch(c, o) == 0 ? 0 : run_value(c, optarg, o, msg);
+    if (err)
+      return err;
+  }
+  if ((o->resume || o->resume_failed) && !o->joblog)
+    return wd_cli_say(msg, "--resume needs --joblog FILE");
+  return run_words(argc, argv, o, msg);
+}

@@ -1,0 +1,93 @@
+/* opts.h -- the options of `warden exec` and `warden run`, parsed by pure
+ * functions into plain structs: no globals, nothing printed by us, nothing
+ * started, so a unit test can call them over and over (tests/
+ * test_cli_opts.c).  getopt_long is restarted on each call (optind = 0);
+ * what getopt itself finds wrong (an unknown option, a missing argument) it
+ * says on stderr under argv[0], as it always has.
+ *
+ * Each parse function returns WD_CLI_GO (run), WD_CLI_HELP (print the
+ * usage and exit 0), or UV_EINVAL with msg->text saying what is wrong
+ * ("invalid value 'x' for --jobs"), or empty when getopt already said it:
+ * wd_cli_usage_error() prints either and gives the exit status. */
+#ifndef WD_CLI_OPTS_H
+#define WD_CLI_OPTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WD_CLI_GO 0
+#define WD_CLI_HELP 1
+
+/* A message for the user, without the "warden CMD: " its printer adds. */
+typedef struct {
+  char text[512];
+} wd_cli_msg;
+
+/* `warden exec [OPTION]... [--] COMMAND [ARG]...` */
+typedef struct {
+  uint64_t timeout_ms; /* 0: none */
+  uint64_t grace_ms;   /* between sig and SIGKILL; 1000 when sig is given
+                          without --kill-after */
+  uint64_t memory;     /* RLIMIT_AS, bytes; 0: none */
+  uint64_t cpu_ms;     /* RLIMIT_CPU, rounded up to seconds at use; 0: none */
+  int sig;             /* sent at the deadline; 0: SIGKILL */
+  char **argv;         /* the command, NULL-terminated (argv's tail) */
+} wd_exec_opts;
+
+int wd_cli_exec_parse(int argc, char **argv, wd_exec_opts *o, wd_cli_msg *msg);
+
+/* `warden run [OPTION]... [--] COMMAND [ARG]... [::: INPUT...]` */
+typedef struct {
+  long jobs;             /* commands at once; default: CPUs */
+  uint64_t timeout_ms;   /* 0: none */
+  uint64_t grace_ms;     /* --kill-after, when have_grace */
+  uint64_t memory;       /* RLIMIT_AS per command, bytes; 0: none */
+  uint64_t cpu_ms;       /* RLIMIT_CPU per command; 0: none */
+  uint64_t delay_ms;     /* between two starts (--delay, or --rate's) */
+  uint64_t max_output;   /* per command and stream; default 16 MiB */
+  int sig;               /* at the deadline; 0: SIGKILL */
+  int have_grace;
+  int keep_order, tag, json, resume, resume_failed, progress, null_sep, shell;
+  long retries;
+  long halt_fail;        /* 0: never halt */
+  int halt_percent;      /* halt_fail is a percentage of the commands */
+  int halt_now;          /* kill what runs at the halt (else let it finish) */
+  long max_args;         /* inputs per command (-N); default 1 */
+  const char *joblog;    /* NULL: none */
+  char **tmpl;           /* the command template, ntmpl words */
+  int ntmpl;
+  char **inputs;         /* the words after ':::', ninputs of them; NULL:
+                            the inputs are read from stdin */
+  int ninputs;
+} wd_run_opts;
+
+int wd_cli_run_parse(int argc, char **argv, wd_run_opts *o, wd_cli_msg *msg);
+
+/* The help texts, printed by --help exactly as they are. */
+extern const char wd_cli_exec_usage[];
+extern const char wd_cli_run_usage[];
+
+/* Prints msg as "warden CMD: TEXT", or, if empty (getopt said it), "Try
+ * 'warden CMD --help'."; returns WD_EXIT_FAILURE. */
+int wd_cli_usage_error(const char *cmd, const wd_cli_msg *msg);
+
+/* Fills msg ("invalid value 'ARG' for --NAME", NAME found in opts by its
+ * val c) and returns UV_EINVAL. */
+struct option;
+int wd_cli_bad_value(wd_cli_msg *msg, const struct option *opts, int c, const char *arg);
+
+/* Fills msg and returns UV_EINVAL. */
+int wd_cli_say(wd_cli_msg *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The smallest address-space limit (-m) a command may be given.  Below
+ * it no program starts at all: a static one needs about 1 MiB here, and a
+ * dynamic one dies of SIGSEGV in the loader with no message under about
+ * 512 KiB (from 1 MiB the loader says "failed to map segment"; /bin/true
+ * runs from 2.5 MiB, sh from 3 MiB). */
+#define WD_CLI_MIN_MEMORY ((uint64_t)1 << 20)
+
+/* 0 if bytes (parsed from arg) is a usable memory limit; else UV_EINVAL
+ * with msg saying why not. */
+int wd_cli_check_memory(wd_cli_msg *msg, const char *arg, uint64_t bytes);
+
+#endif

@@ -1,0 +1,71 @@
+/* run.h -- the parts of `warden run`, and the state they share.
+ *
+ * run.c        the command: options, inputs, descriptors, the batch
+ * run_inputs.c inputs (the words after ':::' or stdin) grouped into items,
+ *              and what --resume finds finished in the joblog
+ * run_sched.c  the scheduler: starts, retries, --delay/--rate, --halt
+ * run_output.c outcomes, their output (text, --tag, --json) and joblog line
+ * template.c   the command template ("{}")
+ *
+ * An item is one command run: its inputs (one, or -N of them) and its
+ * fate.  The batch driver (batch.c) holds the pool, the counters, the
+ * signals and the joblog. */
+#ifndef WD_CLI_RUN_H
+#define WD_CLI_RUN_H
+
+#include "batch.h"
+#include "opts.h"
+#include "template.h"
+#include "warden.h"
+
+typedef struct {
+  char *input;       /* as shown (--tag, --json, messages): the args joined */
+  size_t len;
+  char **args;       /* what replaces '{}': -N inputs (none with -N0) */
+  int nargs;
+  char *shown;       /* the command as text, built at the first start */
+  wd_future *f;
+  unsigned attempts;
+  int skip;          /* already finished according to the joblog */
+  int finished;
+  double started;    /* wall clock, for the joblog */
+} wd_run_item;
+
+typedef struct {
+  wd_run_opts o;
+  wd_cli_batch batch;
+  wd_cli_template tmpl;
+  const char *containment; /* the pool's: "cgroup" or "process-group" */
+  char **inputs;           /* every input, in order */
+  size_t ninputs, inputs_cap;
+  wd_run_item *items;
+  size_t nitems;
+  size_t next;             /* the next item never started */
+  size_t printed;          /* with -k: items before it are printed */
+  size_t *retry, nretry;   /* items waiting to run again; they go first */
+  int halted;
+  uint64_t last_start;     /* uv_hrtime() of the last start, ns */
+  uv_timer_t delay_timer;
+} wd_run;
+
+/* run_inputs.c: the words after ':::' or, if none, stdin's lines (or
+ * NUL-separated words); then the items, -N inputs each; then, with
+ * --resume, the items the joblog says are finished are skipped.  0 or
+ * WD_EXIT_FAILURE, said. */
+int wd_cli_run_inputs(wd_run *r);
+/* Frees the inputs and items. */
+void wd_cli_run_free_inputs(wd_run *r);
+
+/* run_sched.c: the batch's callbacks. */
+extern const wd_cli_batch_ops wd_cli_run_ops;
+
+/* run_output.c: prints the finished item i (its output, or its row with
+ * --json), then writes its joblog line, and lets go of its future. */
+void wd_cli_run_report(wd_run *r, size_t i);
+/* Whether the result of an item counts as a failure that a retry may
+ * fix (not a cancellation). */
+int wd_cli_run_retryable(const wd_result *res);
+/* Whether it failed at all. */
+int wd_cli_run_failed(const wd_result *res);
+
+#endif

@@ -1,0 +1,164 @@
+/* run_output.c -- what `warden run` says about a finished command: its
+ * outcome, its output (as it was, --tag'ged, or one --json row), and its
+ * joblog line, written after the output so that a command the log calls
+ * finished never lost what it printed (`warden run ... | head -1`). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "run.h"
+
+/* How a command ended, as --json's "status" and messages name it. */
+typedef enum {
+  RUN_OK,
+  RUN_FAILED,    /* exited non-zero */
+  RUN_CRASHED,   /* killed by a signal, or its worker died */
+  RUN_TIMEOUT,   /* killed at its deadline */
+  RUN_CANCELLED, /* stopped by a halt or Ctrl-C */
+  RUN_ERROR,     /* could not run: exec failed, or warden's own error */
+  RUN_NOUTCOMES
+} run_outcome;
+
+static const char *const outcome_names[RUN_NOUTCOMES] = {
+    [RUN_OK] = "ok",           [RUN_FAILED] = "failed",       [RUN_CRASHED] = "crashed",
+    [RUN_TIMEOUT] = "timeout", [RUN_CANCELLED] = "cancelled", [RUN_ERROR] = "error"};
+
+typedef struct {
+  run_outcome outcome;
+  int exit_code, signal, failed;
+  wd_cmd_result cr;
+  int have_output; /* cr holds what the command wrote */
+} verdict;
+
+static verdict judge(const wd_result *r) {
+  verdict v = {RUN_ERROR, -1, 0, 1, {0}, 0};
+  if (r->status == WD_OK && wd_cmd_decode(r->data, r->len, &v.cr) == 0) {
+    v.have_output = 1;
+    v.exit_code = v.cr.exit_code;
+    v.signal = v.cr.signal;
+    v.failed = v.exit_code != 0 || v.signal != 0;
+    v.outcome = v.cr.exec_errno ? RUN_ERROR : v.signal ? RUN_CRASHED
+                : v.exit_code   ? RUN_FAILED : RUN_OK;
+  } else if (r->status == WD_TIMEOUT) {
+    v.outcome = RUN_TIMEOUT;
+    v.signal = r->signal;
+    /* The worker killed the command's tree and answered with what the
+     * command wrote before its deadline, and how it ended. */
+    if (wd_cmd_decode(r->data, r->len, &v.cr) == 0) {
+      v.have_output = 1;
+      v.exit_code = v.cr.exit_code;
+      v.signal = v.cr.signal;
+    }
+  } else if (r->status == WD_CRASHED || r->status == WD_EXITED) {
+    v.outcome = RUN_CRASHED;
+    v.signal = r->signal;
+    v.exit_code = r->exit_code;
+  } else if (r->status == WD_CANCELLED) {
+    v.outcome = RUN_CANCELLED;
+    v.signal = r->signal;
+  }
+  return v;
+}
+
+int wd_cli_run_failed(const wd_result *res) { return judge(res).failed; }
+
+int wd_cli_run_retryable(const wd_result *res) {
+  verdict v = judge(res);
+  return v.failed && v.outcome != RUN_CANCELLED;
+}
+
+/* With --tag, each line prefixed with the item's input and a tab. */
+static void write_tagged(const wd_run *r, FILE *f, const wd_run_item *it, const char *p,
+                         size_t n) {
+  if (!r->o.tag) {
+    fwrite(p, 1, n, f);
+    return;
+  }
+  while (n > 0) {
+    const char *nl = memchr(p, '\n', n);
+    size_t len = nl ? (size_t)(nl - p) + 1 : n;
+    fwrite(it->input, 1, it->len, f);
+    fputc('\t', f);
+    fwrite(p, 1, len, f);
+    if (!nl)
+      fputc('\n', f);
+    p += len;
+    n -= len;
+  }
+}
+
+static void json_int_or_null(const char *key, int have, int v) {
+  printf(",\"%s\":", key);
+  if (have)
+    printf("%d", v);
+  else
+    printf("null");
+}
+
+static void print_json(const wd_run *r, size_t i, const wd_result *res, const verdict *v) {
+  const wd_run_item *it = &r->items[i];
+  printf("{\"seq\":%zu,\"input\":", i + 1);
+  wd_json_string(stdout, it->input, it->len);
+  printf(",\"command\":");
+  wd_json_string(stdout, it->shown, strlen(it->shown));
+  printf(",\"status\":\"%s\"", outcome_names[v->outcome]);
+  json_int_or_null("exit_code", v->exit_code >= 0 && !v->signal, v->exit_code);
+  json_int_or_null("signal", v->signal != 0, v->signal);
+  printf(",\"duration_ms\":%.1f,\"attempts\":%u,\"stdout\":", (double)res->duration_ns / 1e6,
+         it->attempts);
+  wd_json_string(stdout, v->have_output ? v->cr.out : "", v->have_output ? v->cr.out_len : 0);
+  printf(",\"stderr\":");
+  if (v->have_output)
+    wd_json_string(stdout, v->cr.err, v->cr.err_len);
+  else
+    wd_json_string(stdout, res->err_tail, res->err_len);
+  printf(",\"truncated\":%s,\"containment\":\"%s\"}\n",
+         v->have_output && v->cr.truncated ? "true" : "false", r->containment);
+  fflush(stdout);
+}
+
+static void print_text(const wd_run *r, size_t i, const wd_result *res, const verdict *v) {
+  const wd_run_item *it = &r->items[i];
+  if (v->have_output) {
+    write_tagged(r, stdout, it, v->cr.out, v->cr.out_len);
+    fflush(stdout);
+    write_tagged(r, stderr, it, v->cr.err, v->cr.err_len);
+    if (v->cr.truncated)
+      fprintf(stderr, "warden run: output of command %zu truncated at %llu bytes\n", i + 1,
+              (unsigned long long)r->o.max_output);
+  }
+  if (v->outcome == RUN_TIMEOUT)
+    fprintf(stderr, "warden run: command %zu timed out: %.*s\n", i + 1, (int)it->len,
+            it->input);
+  else if (!v->have_output && v->outcome != RUN_CANCELLED)
+    fprintf(stderr, "warden run: command %zu %s: %.*s\n", i + 1, outcome_names[v->outcome],
+            (int)res->len, (const char *)res->data);
+}
+
+void wd_cli_run_report(wd_run *r, size_t i) {
+  wd_run_item *it = &r->items[i];
+  wd_cli_batch *b = &r->batch;
+  const wd_result *res = wd_future_result(it->f);
+  verdict v = judge(res);
+  if (r->o.json)
+    print_json(r, i, res, &v);
+  else
+    print_text(r, i, res, &v);
+  /* The joblog line goes after the output: a command the log calls
+   * finished never lost what it printed. */
+  if (!b->stdout_said && (fflush(stdout) != 0 || ferror(stdout)))
+    wd_cli_batch_write_failed(b, 1, errno ? errno : EIO);
+  if (!b->stdout_said) {
+    size_t recv = v.have_output ? v.cr.out_len + v.cr.err_len : 0;
+    wd_cli_batch_log(b, i + 1, it->started, (double)res->duration_ns / 1e9, 0, recv,
+                     v.signal ? -1 : v.exit_code, v.signal, it->shown);
+  } else if (b->logfd >= 0) {
+    b->unlogged++;
+  }
+  wd_future_release(it->f);
+  it->f = NULL;
+  free(it->shown); /* printed and logged: nothing keeps a finished command */
+  it->shown = NULL;
+}

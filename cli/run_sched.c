@@ -1,0 +1,167 @@
+/* run_sched.c -- when `warden run` starts each command: one by one as
+ * slots free up (so --delay, --rate and --halt act on starts), retries
+ * ahead of new inputs, and the pool told to wind down as soon as nothing
+ * more can start.  These are the batch driver's callbacks (batch.h). */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "run.h"
+
+#define NS_PER_MS 1000000u
+#define PERCENT 100
+#define DEFAULT_GRACE_MS 1000
+
+static void start_more(wd_cli_batch *b);
+
+/* The request for item i's command, sent to a worker's "command" job. */
+static int submit(wd_run *r, size_t i) {
+  wd_run_item *it = &r->items[i];
+  char **argv, *shown;
+  int err = wd_cli_template_expand(&r->tmpl, it->args, it->nargs, &argv, &shown);
+  if (err)
+    return err;
+  if (it->shown == NULL)
+    it->shown = shown;
+  else
+    free(shown);
+  wd_out req = {0};
+  wd_cmd cmd = {WD_CMD_CAPTURE | WD_CMD_NULL_STDIN, r->o.max_output, r->o.memory,
+                (r->o.cpu_ms + 999) / 1000, argv};
+  err = wd_cmd_encode(&req, &cmd);
+  wd_cli_template_free(argv);
+  int sig = r->o.sig;
+  wd_task_options to = {
+      .timeout_ms = r->o.timeout_ms ? r->o.timeout_ms : WD_FOREVER,
+      /* --kill-after=0: KILL right after the signal (as warden exec);
+       * the pool reads a grace of 0 as "its default". */
+      .grace_ms = sig && sig != SIGKILL
+                      ? (r->o.have_grace ? (r->o.grace_ms ? r->o.grace_ms : 1) : DEFAULT_GRACE_MS)
+                      : WD_FOREVER,
+      .signal = sig ? sig : SIGKILL};
+  if (!err)
+    err = wd_submit(r->batch.pool, "command", req.p, req.len, &to, &it->f);
+  wd_out_free(&req);
+  return err;
+}
+
+/* Prints what may be printed now: item i, or with -k every finished item
+ * whose turn has come. */
+static void report(wd_run *r, size_t i) {
+  if (!r->o.keep_order) {
+    wd_cli_run_report(r, i);
+    return;
+  }
+  while (r->printed < r->nitems &&
+         (r->items[r->printed].skip || r->items[r->printed].finished)) {
+    if (r->items[r->printed].f)
+      wd_cli_run_report(r, r->printed);
+    r->printed++;
+  }
+}
+
+/* --halt: after N failures (or N% of the commands) nothing new starts,
+ * and with "now" what runs is killed. */
+static void check_halt(wd_run *r) {
+  wd_cli_batch *b = &r->batch;
+  if (!r->o.halt_fail || r->halted)
+    return;
+  int hit = r->o.halt_percent
+                ? b->failed * PERCENT >= (size_t)r->o.halt_fail * b->todo && b->failed
+                : (long)b->failed >= r->o.halt_fail;
+  if (!hit)
+    return;
+  r->halted = 1;
+  fprintf(stderr, "warden run: halting after %zu failures\n", b->failed);
+  wd_cli_batch_stop(b, r->o.halt_now);
+}
+
+static void on_done(wd_future *f, void *data) {
+  wd_run *r = wd_future_data(f);
+  size_t i = (size_t)(uintptr_t)data;
+  wd_run_item *it = &r->items[i];
+  const wd_result *res = wd_future_result(f);
+  r->batch.running--;
+  if (wd_cli_run_retryable(res) && (long)it->attempts <= r->o.retries && !r->batch.stopping) {
+    wd_future_release(it->f); /* try again, ahead of new inputs */
+    it->f = NULL;
+    r->retry[r->nretry++] = i;
+    start_more(&r->batch);
+    return;
+  }
+  it->finished = 1;
+  int failed = wd_cli_run_failed(res);
+  report(r, i); /* may release f: res is not used after it */
+  wd_cli_batch_finished(&r->batch, failed);
+  check_halt(r);
+  start_more(&r->batch);
+}
+
+/* Starts item i; a failure to start ends the batch (125). */
+static void start(wd_run *r, size_t i) {
+  wd_run_item *it = &r->items[i];
+  int err = submit(r, i);
+  if (err) {
+    fprintf(stderr, "warden run: cannot start command %zu: %s\n", i + 1, wd_strerror(err));
+    r->batch.stopping = 1;
+    r->batch.broken = 1;
+    return;
+  }
+  it->attempts++;
+  it->started = wd_cli_wall();
+  r->batch.running++;
+  r->last_start = uv_hrtime();
+  wd_future_set_data(it->f, r);
+  wd_future_on_done(it->f, on_done, (void *)(uintptr_t)i);
+}
+
+static void on_delay(uv_timer_t *t) { start_more(&((wd_run *)t->data)->batch); }
+
+/* How long until the next start may come (--delay, --rate), in ms; 0: now.
+ * In nanoseconds first: the loop's millisecond clock is truncated and
+ * could let two starts come a fraction of a millisecond too close. */
+static uint64_t wait_ms(const wd_run *r) {
+  uint64_t d = r->o.delay_ms;
+  uint64_t gap = d < UINT64_MAX / (4 * NS_PER_MS) ? d * NS_PER_MS : UINT64_MAX / 4;
+  uint64_t now = uv_hrtime(), due = r->last_start + gap;
+  if (!d || !r->last_start || now >= due)
+    return 0;
+  return (due - now + NS_PER_MS - 1) / NS_PER_MS;
+}
+
+/* Starts commands while there is room, honouring --delay/--rate; retries
+ * go first. */
+static void start_more(wd_cli_batch *b) {
+  wd_run *r = b->data;
+  while (!b->stopping && b->running < (size_t)r->o.jobs) {
+    while (r->next < r->nitems && r->items[r->next].skip)
+      r->next++;
+    if (r->nretry == 0 && r->next == r->nitems) {
+      /* Every command has started and none can come back for a retry:
+       * each worker may leave as soon as its command is done. */
+      if (r->o.retries == 0)
+        wd_pool_shutdown(b->pool, WD_GRACEFUL);
+      return;
+    }
+    uint64_t ms = wait_ms(r);
+    if (ms) {
+      uv_timer_start(&r->delay_timer, on_delay, ms, 0);
+      return;
+    }
+    start(r, r->nretry ? r->retry[--r->nretry] : r->next++);
+  }
+}
+
+static void on_stop(wd_cli_batch *b, int now) {
+  (void)now;
+  uv_timer_stop(&((wd_run *)b->data)->delay_timer);
+}
+
+static void progress(const wd_cli_batch *b, FILE *f, double elapsed_s, double eta_s) {
+  (void)elapsed_s;
+  fprintf(f, "%zu/%zu done, %zu failed, %zu running, ETA %.0fs", b->done, b->todo, b->failed,
+          b->running, eta_s);
+}
+
+const wd_cli_batch_ops wd_cli_run_ops = {start_more, on_stop, progress};
