@@ -50,6 +50,12 @@ static int is_name_char(int c) {
   return isalnum(c) || c == '-' || c == '_';
 }
 
+/* The start of the line after l's, or its terminating NUL. */
+static const char *next_line(const char *l) {
+  const char *eol = strchr(l, '\n');
+  return eol != NULL ? eol + 1 : l + strlen(l);
+}
+
 static int has(const names *s, const char *name) {
   for (size_t i = 0; i < s->n; i++)
     if (strcmp(s->name[i], name) == 0)
@@ -74,7 +80,7 @@ static void add_option(names *s, const char *p) {
  * with an option, every option before the first double space
  * ("  -t, --timeout=DURATION  deadline ..."). */
 static void help_options(const char *help, names *s) {
-  for (const char *l = help; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
+  for (const char *l = help; *l; l = next_line(l)) {
     const char *p = l;
     while (*p == ' ')
       p++;
@@ -93,7 +99,7 @@ static void help_options(const char *help, names *s) {
 /* The options a page lists: on its term lines, which start with "*-",
  * every "*-..." there (scdoc's bold). */
 static void page_options(const char *page, names *s) {
-  for (const char *l = page; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
+  for (const char *l = page; *l; l = next_line(l)) {
     if (strncmp(l, "*-", 2) != 0)
       continue;
     const char *eol = strchr(l, '\n');
