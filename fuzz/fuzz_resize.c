@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../jobs/resize.h"
+#include "warden-image.h"
 #include "../worker/worker.h" /* wd__job_lookup: the job as a worker runs it */
 
 static wd_job_fn job;

@@ -17,9 +17,10 @@
 #include <sys/un.h>
 #include <time.h>
 
-#include "../jobs/resize.h"
+#include "../proc/proc.h" /* wd__buf */
 #include "helpers.h"
 #include "images.h"
+#include "warden-image.h"
 
 #include <stb_image.h>
 #include <stb_image_resize.h>
