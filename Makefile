@@ -21,7 +21,7 @@ B := build
 # The image job is a library of its own, libwarden-image.a, linked only
 # into what runs it (IMAGE_USERS), so that libwarden.a and the programs
 # built on it need no image library.
-IMAGE_SRC := $(wildcard jobs/resize*.c jobs/image*.c)
+IMAGE_SRC := $(wildcard jobs/image*.c)
 IMAGE_OBJ := $(IMAGE_SRC:%.c=$(B)/%.o)
 IMAGE_LIBS := -ljpeg -lspng -lseccomp -lstb -lm
 PIXEL_LIBS := -ljpeg -lspng -lstb -lm
@@ -67,11 +67,12 @@ $(B)/%.o: %.c $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $$(pkg-config --cflags libuv stb) -c -o $@ $<
 
+# (Made afresh each time: ar would keep the members of files that moved.)
 $(B)/libwarden.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/libwarden-image.a: $(IMAGE_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/warden: $(WARDEN_OBJ) $(B)/libwarden.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(WARDEN_OBJ) $(B)/libwarden.a \
