@@ -83,7 +83,7 @@ $(B)/warden-resize: $(RESIZE_OBJ) $(B)/libwarden.a
 	  $$(pkg-config --libs libuv) $(LDLIBS)
 
 $(CLI_LIB): $(filter-out $(B)/cli/main.o $(B)/cli/resize_main.o,$(CLI_OBJ))
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/tests/%: tests/%.c tests/helpers.h $(B)/libwarden.a $(CLI_LIB)
 	@mkdir -p $(dir $@)
