@@ -19,6 +19,12 @@
 #define WD_EXIT_MANY_FAILED 101
 #define WD_EXIT_SIGNAL_BASE 128
 
+/* A duration in ms as whole seconds, rounded up: what RLIMIT_CPU takes. */
+#define WD_CLI_MS_PER_S 1000
+static inline uint64_t wd_cli_seconds_up(uint64_t ms) {
+  return (ms + WD_CLI_MS_PER_S - 1) / WD_CLI_MS_PER_S;
+}
+
 int wd_cli_exec(int argc, char **argv);
 int wd_cli_run(int argc, char **argv);
 int wd_cli_resize(int argc, char **argv);

@@ -78,7 +78,7 @@ static int start(guard *g, const wd_exec_opts *o) {
                         .stdout_fd = -1,
                         .stderr_fd = -1,
                         .memory_limit = o->memory,
-                        .cpu_limit_s = (o->cpu_ms + 999) / 1000,
+                        .cpu_limit_s = wd_cli_seconds_up(o->cpu_ms),
                         .mask = &mask,
                         .die_with_parent = 1,
                         .sweep_children = 1};
@@ -104,32 +104,32 @@ int wd_cli_exec(int argc, char **argv) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
     return wd_cli_fail("exec", "cannot become a subreaper: %s", strerror(errno));
   uv_loop_t *loop = uv_default_loop();
-  static guard g;
-  g.sig = o.sig ? o.sig : SIGKILL;
-  g.grace = o.grace_ms ? o.grace_ms : 1; /* --kill-after=0: KILL on the next turn */
+  static guard watch; /* its handles live as long as the loop may touch them */
+  watch.sig = o.sig ? o.sig : SIGKILL;
+  watch.grace = o.grace_ms ? o.grace_ms : 1; /* --kill-after=0: KILL on the next turn */
   /* The forwarding handlers are in place before the command starts, so a
    * Ctrl-C in between reaches it instead of killing warden alone. */
   for (size_t i = 0; i < NFWD; i++) {
-    uv_signal_init(loop, &g.fwd[i]);
-    g.fwd[i].data = &g;
-    uv_signal_start(&g.fwd[i], on_forward, forwarded[i]);
+    uv_signal_init(loop, &watch.fwd[i]);
+    watch.fwd[i].data = &watch;
+    uv_signal_start(&watch.fwd[i], on_forward, forwarded[i]);
   }
-  if (start(&g, &o) != WD_CLI_GO)
+  if (start(&watch, &o) != WD_CLI_GO)
     return WD_EXIT_FAILURE;
-  uv_poll_init(loop, &g.exited, wd_tree_pidfd(g.tree));
-  g.exited.data = &g;
-  uv_poll_start(&g.exited, UV_READABLE, on_exit_);
-  uv_timer_init(loop, &g.deadline);
-  g.deadline.data = &g;
+  uv_poll_init(loop, &watch.exited, wd_tree_pidfd(watch.tree));
+  watch.exited.data = &watch;
+  uv_poll_start(&watch.exited, UV_READABLE, on_exit_);
+  uv_timer_init(loop, &watch.deadline);
+  watch.deadline.data = &watch;
   /* From now, not from the loop's cached clock, which was read before the
    * command (and its cgroup) were made: the deadline must not come early. */
   uv_update_time(loop);
   if (o.timeout_ms)
-    uv_timer_start(&g.deadline, on_deadline, o.timeout_ms, 0);
+    uv_timer_start(&watch.deadline, on_deadline, o.timeout_ms, 0);
   uv_run(loop, UV_RUN_DEFAULT);
-  wd_tree_free(g.tree, EXEC_CLEANUP_MS);
-  if (g.timed_out)
+  wd_tree_free(watch.tree, EXEC_CLEANUP_MS);
+  if (watch.timed_out)
     return WD_EXIT_TIMEOUT;
-  wd_cmd_result r = {.exit_code = g.exit_code, .signal = g.signal};
+  wd_cmd_result r = {.exit_code = watch.exit_code, .signal = watch.signal};
   return wd_cli_status(&r);
 }

@@ -185,7 +185,9 @@ static int run_batch(wd_resize *s) {
   uint64_t t = s->o.timeout_ms;
   wd_pool_options po = {.workers = (unsigned)s->o.jobs,
                         .memory_limit = s->o.memory,
-                        .cpu_limit_s = t ? (t + 999) / 1000 + 1 : 0};
+                        /* a second more than the deadline: the
+                         * deadline, not the CPU limit, ends a slow image */
+                        .cpu_limit_s = t ? wd_cli_seconds_up(t) + 1 : 0};
   int err = wd_cli_batch_start(b, &po);
   if (err)
     return wd_cli_fail("resize", "cannot start workers: %s", wd_strerror(err));

@@ -44,7 +44,7 @@ typedef struct {
   char *rel_in; /* the input's path under what the user named */
   off_t size;
   mode_t mode;  /* its type when found */
-  int err;      /* a positive errno if it could not even be stat'ed: its row says so */
+  int err;      /* a negative errno if it could not even be stat'ed: its row says so */
   int is_jpeg;
   wd_future *f;
   size_t held;  /* bytes of it the supervisor holds (read, or queued) */

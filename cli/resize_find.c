@@ -35,7 +35,7 @@ static const char *sniff_file(const char *path) {
 
 static int is_jpeg(const char *kind) { return kind && strcmp(kind, "jpeg") == 0; }
 
-/* An input: st as found, or NULL and the errno that stat gave, which
+/* An input: st as found, or NULL and the error stat gave (negative), which
  * becomes its row once the batch runs.  Out of memory here is the end
  * (no batch has started). */
 static void add(wd_resize *s, const char *path, const char *rel_in, const struct stat *st,
@@ -63,12 +63,13 @@ int wd_cli_resize_may_write(const wd_resize_img *m) { return !m->err && S_ISREG(
 
 /* A directory, recursively: regular files that look like images (symlinks
  * to files are followed, symlinks to directories are not, so no loop).  rel
- * is the path under the directory the user named.  0, or the errno of a
- * directory that cannot be listed (a row, like a file that cannot be read). */
+ * is the path under the directory the user named.  0, or the negative
+ * errno of a directory that cannot be listed (a row, like a file that
+ * cannot be read). */
 static int walk(wd_resize *s, const char *dir, const char *rel) {
   DIR *d = opendir(dir);
   if (d == NULL)
-    return errno;
+    return -errno;
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
@@ -103,7 +104,7 @@ static void add_path(wd_resize *s, const char *path) {
   const char *base = strrchr(path, '/');
   base = base && base[1] ? base + 1 : path;
   if (stat(path, &st) != 0) {
-    add(s, path, base, NULL, errno, 0);
+    add(s, path, base, NULL, -errno, 0);
   } else if (S_ISDIR(st.st_mode)) {
     int err = walk(s, path, "");
     if (err)

@@ -123,7 +123,7 @@ void wd_cli_resize_start(wd_resize *s, size_t i, wd_done_cb on_done) {
   wd_resize_img *m = &s->v[i];
   m->started = wd_cli_wall();
   if (m->err) {
-    wd_cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "%s", strerror(m->err));
+    wd_cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "%s", strerror(-m->err));
     return;
   }
   if (!S_ISREG(m->mode)) {

@@ -28,7 +28,7 @@ static int submit(wd_run *r, size_t i) {
     free(shown);
   wd_out req = {0};
   wd_cmd cmd = {WD_CMD_CAPTURE | WD_CMD_NULL_STDIN, r->o.max_output, r->o.memory,
-                (r->o.cpu_ms + 999) / 1000, argv};
+                wd_cli_seconds_up(r->o.cpu_ms), argv};
   err = wd_cmd_encode(&req, &cmd);
   wd_cli_template_free(argv);
   int sig = r->o.sig;
