@@ -14,6 +14,7 @@
  *           stderr; then the job itself sleeps MS -- to prove tree kills
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +22,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../proc/proc.h"
 #include "../worker/job.h"
+#include "jobs.h"
 
-/* Jobs write stderr with dprintf(2, ...): unbuffered whatever the host
- * program did to stdio's stderr, so nothing is lost when the job dies. */
+/* Jobs write stderr with dprintf(STDERR_FILENO, ...): unbuffered whatever
+ * the host program did to stdio's stderr, so nothing is lost when the job
+ * dies. */
+
+/* Fails the task with a message. */
+static int job_failed(wd_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int job_failed(wd_out *out, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char msg[256];
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  wd_out_printf(out, "%s", msg);
+  return WD__JOB_FAILED;
+}
+
+/* The answer is the output, if it could be written. */
+static int answered(int append_err) {
+  return append_err == 0 ? WD__JOB_ANSWERED : WD__JOB_FAILED;
+}
 
 /* Arguments are short decimal strings; copy to parse them NUL-terminated. */
 static long long arg_num(const void *arg, size_t len, long long dflt) {
@@ -46,18 +67,18 @@ static void sleep_ms(long long ms) {
 }
 
 static int job_echo(const void *arg, size_t len, wd_out *out) {
-  return wd_out_append(out, arg, len);
+  return answered(wd_out_append(out, arg, len));
 }
 
 static int job_fail(const void *arg, size_t len, wd_out *out) {
   wd_out_append(out, arg, len);
-  return 1;
+  return WD__JOB_FAILED;
 }
 
 static int job_sleep(const void *arg, size_t len, wd_out *out) {
   long long ms = arg_num(arg, len, 0);
   sleep_ms(ms);
-  return wd_out_printf(out, "slept %lld", ms);
+  return answered(wd_out_printf(out, "slept %lld", ms));
 }
 
 static int job_spin(const void *arg, size_t len, wd_out *out) {
@@ -71,7 +92,7 @@ static int job_spin(const void *arg, size_t len, wd_out *out) {
     clock_gettime(CLOCK_MONOTONIC, &t);
   } while ((t.tv_sec - t0.tv_sec) * 1000 +
                (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
-  return wd_out_printf(out, "spun %lld", ms);
+  return answered(wd_out_printf(out, "spun %lld", ms));
 }
 
 /* The NULL write is the point: UBSan must not turn it into an exit. */
@@ -79,7 +100,7 @@ __attribute__((no_sanitize("undefined"))) static int job_crash(const void *arg, 
                                                              wd_out *out) {
   int sig = (int)arg_num(arg, len, SIGSEGV);
   (void)out;
-  dprintf(2, "crash: about to die of signal %d\n", sig);
+  dprintf(STDERR_FILENO, "crash: about to die of signal %d\n", sig);
   if (sig == SIGSEGV)
     *(volatile int *)NULL = 1; /* a real fault, not a polite raise() */
   raise(sig);
@@ -87,30 +108,54 @@ __attribute__((no_sanitize("undefined"))) static int job_crash(const void *arg, 
 }
 
 static int job_exit(const void *arg, size_t len, wd_out *out) {
+  long long code = arg_num(arg, len, EXIT_FAILURE);
   (void)out;
-  dprintf(2, "exit: leaving with code %lld\n", arg_num(arg, len, 1));
-  _exit((int)arg_num(arg, len, 1));
+  dprintf(STDERR_FILENO, "exit: leaving with code %lld\n", code);
+  _exit((int)code);
 }
 
 static int job_alloc(const void *arg, size_t len, wd_out *out) {
   long long n = arg_num(arg, len, 0);
   if (n < 0)
-    return wd_out_printf(out, "alloc: negative size"), 1;
+    return job_failed(out, "alloc: negative size");
   char *p = malloc((size_t)n);
-  if (p == NULL && n > 0) {
-    wd_out_printf(out, "alloc: cannot allocate %lld bytes", n);
-    return 1;
-  }
+  if (p == NULL && n > 0)
+    return job_failed(out, "alloc: cannot allocate %lld bytes", n);
   for (long long i = 0; i < n; i += 4096)
     p[i] = 1; /* touch every page: RSS, not just address space */
   free(p);
-  return wd_out_printf(out, "allocated %lld", n);
+  return answered(wd_out_printf(out, "allocated %lld", n));
+}
+
+/* Tells the job its pid through fd, then sleeps until killed. */
+static _Noreturn void report_and_wait(int fd) {
+  pid_t me = getpid();
+  if (write(fd, &me, sizeof(me)) < 0)
+    _exit(EXIT_FAILURE);
+  close(fd);
+  for (;;)
+    pause();
+}
+
+/* The spawned child, writing to fd: it waits itself ("child"), or leaves a
+ * grandchild that calls setsid() and exits ("setsid"). */
+static _Noreturn void spawned_child(const char *mode, int fd) {
+  if (strcmp(mode, "setsid") != 0)
+    report_and_wait(fd);
+  /* Double fork: the grandchild leaves the group and loses its parent,
+   * as a daemon does; only a subreaper can still find it. */
+  pid_t g = fork();
+  if (g == 0) {
+    setsid();
+    report_and_wait(fd);
+  }
+  _exit(g < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
 static int job_spawn(const void *arg, size_t len, wd_out *out) {
   char s[64];
   if (len >= sizeof(s))
-    return wd_out_printf(out, "spawn: argument too long"), 1;
+    return job_failed(out, "spawn: argument too long");
   memcpy(s, arg, len);
   s[len] = '\0';
   char mode[16] = "child";
@@ -118,46 +163,28 @@ static int job_spawn(const void *arg, size_t len, wd_out *out) {
   sscanf(s, "%15s %lld", mode, &ms);
   int pfd[2];
   if (pipe(pfd) != 0)
-    return wd_out_printf(out, "spawn: pipe: %s", strerror(errno)), 1;
+    return job_failed(out, "spawn: pipe: %s", strerror(errno));
   /* Plain fork(), as a user's job would: libuv's atfork handler runs in
    * the child, and zygote.c's reserved descriptors keep it harmless. */
   pid_t pid = fork();
-  if (pid < 0)
-    return wd_out_printf(out, "spawn: fork: %s", strerror(errno)), 1;
+  if (pid < 0) {
+    int err = errno;
+    close(pfd[0]);
+    close(pfd[1]);
+    return job_failed(out, "spawn: fork: %s", strerror(err));
+  }
   if (pid == 0) {
     close(pfd[0]);
-    if (strcmp(mode, "setsid") == 0) {
-      /* Double fork: the grandchild leaves the group and loses its parent,
-       * as a daemon does; only a subreaper can still find it. */
-      pid_t g = fork();
-      if (g == 0) {
-        setsid();
-        pid_t me = getpid();
-        if (write(pfd[1], &me, sizeof(me)) < 0)
-          _exit(1);
-        close(pfd[1]);
-        for (;;)
-          pause();
-      }
-      _exit(g < 0);
-    }
-    pid_t me = getpid();
-    if (write(pfd[1], &me, sizeof(me)) < 0)
-      _exit(1);
-    close(pfd[1]);
-    for (;;)
-      pause();
+    spawned_child(mode, pfd[1]);
   }
   close(pfd[1]);
   pid_t got;
   while (read(pfd[0], &got, sizeof(got)) == (ssize_t)sizeof(got))
-    dprintf(2, "pid %d\n", (int)got);
+    dprintf(STDERR_FILENO, "pid %d\n", (int)got);
   close(pfd[0]);
   sleep_ms(ms);
-  return wd_out_printf(out, "spawned %s", mode);
+  return answered(wd_out_printf(out, "spawned %s", mode));
 }
-
-int wd_register_command_job(void);
 
 int wd_register_builtins(void) {
   static const struct {
@@ -171,5 +198,5 @@ int wd_register_builtins(void) {
     if (err != 0 && err != UV_EEXIST)
       return err;
   }
-  return wd_register_command_job();
+  return wd__register_command_job();
 }

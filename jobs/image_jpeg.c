@@ -106,6 +106,8 @@ static int jpeg_failed(j_decompress_ptr d, jpeg_err *e, wd__img_err *err) {
   return wd__img_fail(err, code, "%s", why);
 }
 
+/* One function, not steps of their own: every libjpeg call that may fail
+ * must run under the setjmp() below. */
 int wd__img_decode_jpeg(const unsigned char *p, size_t n, int tw, int th,
                         wd__image *im, wd__img_err *err) {
   struct jpeg_decompress_struct d;
