@@ -25,10 +25,7 @@
 #include <stb_image_write.h>
 
 #include "image.h"
-
-/* What a job function returns: the answer, or a failed task (its output
- * is then the message). */
-enum { JOB_ANSWERED = 0, JOB_FAILED = 1 };
+#include "jobs.h"
 
 #define JPEG_QUALITY_DEFAULT 85
 
@@ -288,14 +285,14 @@ static int job_resize(const void *arg, size_t len, wd_out *out) {
     wd__shrink_tables();
     if (wd__img_lock_down() != 0) {
       wd_out_printf(out, "resize: cannot install the sandbox");
-      return JOB_FAILED;
+      return WD__JOB_FAILED;
     }
     locked = 1;
   }
   resize_task t = {0};
   if (len < sizeof(t.req)) {
     wd_out_printf(out, "resize: malformed request");
-    return JOB_FAILED;
+    return WD__JOB_FAILED;
   }
   memcpy(&t.req, arg, sizeof(t.req));
   t.p = (const unsigned char *)arg + sizeof(t.req);
@@ -304,13 +301,13 @@ static int job_resize(const void *arg, size_t len, wd_out *out) {
   t.is_jpeg = t.kind && strcmp(t.kind, "jpeg") == 0;
   size_t at = out->len;
   if (wd_out_reserve(out, sizeof(t.w)) == NULL)
-    return JOB_FAILED;
+    return WD__JOB_FAILED;
   if (make_pixels(&t) == 0)
     encode(&t, out);
   if (t.im.px)
     wd__image_free(&t.im);
   answer(&t, out, at);
-  return JOB_ANSWERED;
+  return WD__JOB_ANSWERED;
 }
 
 int wd_register_resize_job(void) {
