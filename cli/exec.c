@@ -94,12 +94,8 @@ int wd_cli_exec(int argc, char **argv) {
   wd_exec_opts o;
   wd_cli_msg msg;
   int rc = wd_cli_exec_parse(argc, argv, &o, &msg);
-  if (rc == WD_CLI_HELP) {
-    fputs(wd_cli_exec_usage, stdout);
-    return 0;
-  }
-  if (rc < 0)
-    return wd_cli_usage_error("exec", &msg);
+  if (wd_cli_parse_ends(rc, "exec", wd_cli_exec_usage, &msg, &rc))
+    return rc;
   /* Descendants that leave the group are re-parented here, to be found. */
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
     return wd_cli_fail("exec", "cannot become a subreaper: %s", strerror(errno));

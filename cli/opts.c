@@ -111,6 +111,34 @@ int wd_cli_usage_error(const char *cmd, const wd_cli_msg *msg) {
   return WD_EXIT_FAILURE;
 }
 
+int wd_cli_parse_ends(int rc, const char *cmd, const char *usage, const wd_cli_msg *msg,
+                      int *status) {
+  if (rc == WD_CLI_GO)
+    return 0;
+  if (rc == WD_CLI_HELP) {
+    fputs(usage, stdout);
+    *status = 0;
+  } else {
+    *status = wd_cli_usage_error(cmd, msg);
+  }
+  return 1;
+}
+
+int wd_cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                  wd_cli_option_fn fn, void *opts, wd_cli_msg *msg) {
+  msg->text[0] = '\0';
+  int c;
+  optind = 0; /* a fresh scan, whatever an earlier call left */
+  while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+    if (c == 'h')
+      return WD_CLI_HELP;
+    int err = fn(c, optarg, opts, msg);
+    if (err)
+      return err;
+  }
+  return WD_CLI_GO;
+}
+
 static long cpus(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? n : 1;
@@ -119,8 +147,8 @@ static long cpus(void) {
 /* ---- warden exec ----------------------------------------------------- */
 
 /* One option of exec; its message names what kind of value was wrong. */
-static int exec_option(int c, const char *arg, wd_exec_opts *o, int *have_grace,
-                       wd_cli_msg *msg) {
+static int exec_option(int c, const char *arg, void *opts, wd_cli_msg *msg) {
+  wd_exec_opts *o = opts;
   switch (c) {
   case 't':
     if (wd_parse_duration(arg, &o->timeout_ms))
@@ -129,7 +157,7 @@ static int exec_option(int c, const char *arg, wd_exec_opts *o, int *have_grace,
   case 's':
     return wd_parse_signal(arg, &o->sig) ? wd_cli_say(msg, "invalid signal '%s'", arg) : 0;
   case 'k':
-    *have_grace = 1;
+    o->have_grace = 1;
     return wd_parse_duration(arg, &o->grace_ms) ? wd_cli_say(msg, "invalid duration '%s'", arg)
                                                 : 0;
   case 'm':
@@ -152,19 +180,12 @@ int wd_cli_exec_parse(int argc, char **argv, wd_exec_opts *o, wd_cli_msg *msg) {
       {"cpu", required_argument, 0, 'c'},      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   *o = (wd_exec_opts){0};
-  msg->text[0] = '\0';
-  int c, have_grace = 0;
-  optind = 0; /* a fresh scan, whatever an earlier call left */
-  while ((c = getopt_long(argc, argv, "+t:s:k:m:c:h", opts, NULL)) != -1) {
-    if (c == 'h')
-      return WD_CLI_HELP;
-    int err = exec_option(c, optarg, o, &have_grace, msg);
-    if (err)
-      return err;
-  }
+  int rc = wd_cli_getopt(argc, argv, "+t:s:k:m:c:h", opts, exec_option, o, msg);
+  if (rc != WD_CLI_GO)
+    return rc;
   if (optind >= argc)
     return wd_cli_say(msg, "missing command (try 'warden exec --help')");
-  if (o->sig && o->sig != SIGKILL && !have_grace)
+  if (o->sig && o->sig != SIGKILL && !o->have_grace)
     o->grace_ms = EXEC_DEFAULT_GRACE_MS;
   o->argv = argv + optind;
   return WD_CLI_GO;
@@ -307,18 +328,17 @@ static int run_words(int argc, char **argv, wd_run_opts *o, wd_cli_msg *msg) {
   return WD_CLI_GO;
 }
 
+/* One option of run: a switch, or one that takes a value. */
+static int run_option(int c, const char *arg, void *opts, wd_cli_msg *msg) {
+  wd_run_opts *o = opts;
+  return run_switch(c, o) == 0 ? 0 : run_value(c, arg, o, msg);
+}
+
 int wd_cli_run_parse(int argc, char **argv, wd_run_opts *o, wd_cli_msg *msg) {
   *o = (wd_run_opts){.jobs = cpus(), .max_output = RUN_DEFAULT_MAX_OUTPUT, .max_args = 1};
-  msg->text[0] = '\0';
-  int c;
-  optind = 0; /* a fresh scan, whatever an earlier call left */
-  while ((c = getopt_long(argc, argv, "+j:t:s:m:c:r:k0N:h", run_options, NULL)) != -1) {
-    if (c == 'h')
-      return WD_CLI_HELP;
-    int err = run_switch(c, o) == 0 ? 0 : run_value(c, optarg, o, msg);
-    if (err)
-      return err;
-  }
+  int rc = wd_cli_getopt(argc, argv, "+j:t:s:m:c:r:k0N:h", run_options, run_option, o, msg);
+  if (rc != WD_CLI_GO)
+    return rc;
   if ((o->resume || o->resume_failed) && !o->joblog)
     return wd_cli_say(msg, "--resume needs --joblog FILE");
   return run_words(argc, argv, o, msg);

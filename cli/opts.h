@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct option; /* getopt.h's */
+
 #define WD_CLI_GO 0
 #define WD_CLI_HELP 1
 
@@ -31,6 +33,7 @@ typedef struct {
   uint64_t memory;     /* RLIMIT_AS, bytes; 0: none */
   uint64_t cpu_ms;     /* RLIMIT_CPU, rounded up to seconds at use; 0: none */
   int sig;             /* sent at the deadline; 0: SIGKILL */
+  int have_grace;      /* --kill-after was given */
   char **argv;         /* the command, NULL-terminated (argv's tail) */
 } wd_exec_opts;
 
@@ -71,9 +74,24 @@ extern const char wd_cli_run_usage[];
  * 'warden CMD --help'."; returns WD_EXIT_FAILURE. */
 int wd_cli_usage_error(const char *cmd, const wd_cli_msg *msg);
 
+/* What a parse function's result rc means for the command: 0 to go on;
+ * else 1 with *status the exit status, after printing usage (--help,
+ * status 0) or the error (status 125). */
+int wd_cli_parse_ends(int rc, const char *cmd, const char *usage, const wd_cli_msg *msg,
+                      int *status);
+
+/* One option (its getopt value c and argument) into the options struct;
+ * 0, or UV_EINVAL with msg saying why (empty for one getopt refused). */
+typedef int (*wd_cli_option_fn)(int c, const char *arg, void *opts, wd_cli_msg *msg);
+
+/* getopt_long over argv afresh (optind = 0), each option to fn, until the
+ * first operand: WD_CLI_GO (optind at that operand), WD_CLI_HELP at -h,
+ * or fn's error. */
+int wd_cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                  wd_cli_option_fn fn, void *opts, wd_cli_msg *msg);
+
 /* Fills msg ("invalid value 'ARG' for --NAME", NAME found in opts by its
  * val c) and returns UV_EINVAL. */
-struct option;
 int wd_cli_bad_value(wd_cli_msg *msg, const struct option *opts, int c, const char *arg);
 
 /* Fills msg and returns UV_EINVAL. */

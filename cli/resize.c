@@ -210,12 +210,8 @@ int wd_cli_resize(int argc, char **argv) {
     return wd_cli_fail("resize", "out of memory");
   wd_cli_msg msg;
   int rc = wd_cli_resize_parse(argc, argv, &s->o, &msg);
-  if (rc == WD_CLI_HELP)
-    fputs(wd_cli_resize_usage, stdout);
-  if (rc != WD_CLI_GO) {
-    rc = rc == WD_CLI_HELP ? 0 : wd_cli_usage_error("resize", &msg);
+  if (wd_cli_parse_ends(rc, "resize", wd_cli_resize_usage, &msg, &rc))
     goto done;
-  }
   wd_cli_batch_init(&s->batch, "resize", "images", &resize_ops, s);
   s->batch.show_progress = s->o.progress && isatty(2);
   int go = 0;

@@ -97,7 +97,8 @@ static int count32(const char *s, long lo, long hi, uint32_t *out) {
 }
 
 /* One option; 0, or UV_EINVAL (msg says which, unless getopt did). */
-static int resize_option(int c, const char *arg, wd_resize_opts *o, wd_cli_msg *msg) {
+static int resize_option(int c, const char *arg, void *opts, wd_cli_msg *msg) {
+  wd_resize_opts *o = opts;
   int bad = 0;
   switch (c) {
   case 'o': o->outdir = arg; break;
@@ -126,16 +127,10 @@ int wd_cli_resize_parse(int argc, char **argv, wd_resize_opts *o, wd_cli_msg *ms
                         .memory = RESIZE_DEFAULT_MEMORY,
                         .req = {.quality = RESIZE_DEFAULT_QUALITY,
                                 .max_pixels = RESIZE_DEFAULT_MAX_PIXELS}};
-  msg->text[0] = '\0';
-  int c;
-  optind = 0; /* a fresh scan, whatever an earlier call left */
-  while ((c = getopt_long(argc, argv, "o:w:H:f:q:j:t:m:h", resize_options, NULL)) != -1) {
-    if (c == 'h')
-      return WD_CLI_HELP;
-    int err = resize_option(c, optarg, o, msg);
-    if (err)
-      return err;
-  }
+  int rc = wd_cli_getopt(argc, argv, "o:w:H:f:q:j:t:m:h", resize_options, resize_option, o,
+                         msg);
+  if (rc != WD_CLI_GO)
+    return rc;
   if (o->outdir == NULL)
     return wd_cli_say(msg, "missing -o OUTDIR (try 'warden resize --help')");
   if (optind == argc)

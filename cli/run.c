@@ -114,12 +114,8 @@ int wd_cli_run(int argc, char **argv) {
     return wd_cli_fail("run", "out of memory");
   wd_cli_msg msg;
   int rc = wd_cli_run_parse(argc, argv, &r->o, &msg);
-  if (rc == WD_CLI_HELP)
-    fputs(wd_cli_run_usage, stdout);
-  if (rc != WD_CLI_GO) {
-    rc = rc == WD_CLI_HELP ? 0 : wd_cli_usage_error("run", &msg);
+  if (wd_cli_parse_ends(rc, "run", wd_cli_run_usage, &msg, &rc))
     goto done;
-  }
   wd_cli_batch_init(&r->batch, "run", "commands", &wd_cli_run_ops, r);
   r->batch.show_progress = r->o.progress && isatty(2);
   r->batch.resume_from_log = 1;
