@@ -59,7 +59,8 @@ static void on_deadline(uv_timer_t *t) {
 /* The command has ended (its pidfd is readable; it is a zombie, not yet
  * reaped): wd_tree_reap kills what is left of its tree, then reaps it. */
 static void on_exit_(uv_poll_t *p, int status, int events) {
-  (void)status, (void)events;
+  (void)status;
+  (void)events;
   guard *g = p->data;
   wd_tree_reap(g->tree, &g->exit_code, &g->signal);
   uv_close((uv_handle_t *)&g->exited, NULL);

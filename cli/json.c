@@ -15,13 +15,14 @@ static size_t utf8_len(const unsigned char *p, size_t n) {
   if (c < 0x80)
     return 1;
   if (c >= 0xC2 && c <= 0xDF)
-    len = 2, cp = c & 0x1F;
+    len = 2;
   else if (c >= 0xE0 && c <= 0xEF)
-    len = 3, cp = c & 0x0F;
+    len = 3;
   else if (c >= 0xF0 && c <= 0xF4)
-    len = 4, cp = c & 0x07;
+    len = 4;
   else
     return 0;
+  cp = c & (0x7Fu >> len); /* the lead byte's payload: 5, 4 or 3 bits */
   if (n < len)
     return 0;
   for (size_t i = 1; i < len; i++) {

@@ -105,8 +105,12 @@ int wd_parse_signal(const char *s, int *sig) {
   if (s == NULL || *s == '\0')
     return UV_EINVAL;
   long n;
-  if (isdigit((unsigned char)*s))
-    return wd_parse_count(s, 1, NSIG - 1, &n) == 0 ? (*sig = (int)n, 0) : UV_EINVAL;
+  if (isdigit((unsigned char)*s)) {
+    if (wd_parse_count(s, 1, NSIG - 1, &n) != 0)
+      return UV_EINVAL;
+    *sig = (int)n;
+    return 0;
+  }
   if (strncasecmp(s, "SIG", 3) == 0)
     s += 3;
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

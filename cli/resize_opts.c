@@ -1,5 +1,6 @@
 /* resize_opts.c -- the options of `warden resize`: its help text and the
  * pure function that parses them (as opts.c does for exec and run). */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -62,13 +63,17 @@ static int parse_pixels(const char *s, uint64_t *out) {
   char *end;
   errno = 0;
   double v = strtod(s, &end);
+  static const struct {
+    char unit;
+    double mul;
+  } units[] = {{'k', 1e3}, {'m', 1e6}, {'g', 1e9}};
   double mul = 1;
-  if (*end == 'K' || *end == 'k')
-    mul = 1e3, end++;
-  else if (*end == 'M' || *end == 'm')
-    mul = 1e6, end++;
-  else if (*end == 'G' || *end == 'g')
-    mul = 1e9, end++;
+  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && *end; i++)
+    if (tolower((unsigned char)*end) == units[i].unit) {
+      mul = units[i].mul;
+      end++;
+      break;
+    }
   if (errno || end == s || *end || v <= 0 || v * mul > PIXELS_MAX)
     return UV_EINVAL;
   *out = (uint64_t)(v * mul);
