@@ -88,9 +88,9 @@ static inline int list_fds(int *fds, int max) {
 static inline int count_fds(void) { return list_fds(NULL, 0); }
 
 /* Live or zombie children of this process, from the kernel's own lists:
- * one per thread, since a child belongs to the thread that forked it (or
- * to the main thread, for an orphan handed to a subreaper).  Up to max
- * pids into out; returns how many there are. */
+ * one per thread, since a child is listed under the thread that forked it
+ * (a threadpool thread's child is not on the main thread's list).  Up to
+ * max pids into out; returns how many there are. */
 static inline int list_children(pid_t *out, int max) {
   DIR *d = opendir("/proc/self/task");
   if (d == NULL)
@@ -228,17 +228,6 @@ static inline void reap_orphans(int ms) {
   }
 }
 
-/* The three promises, asserted at a moment a test chooses (the fixture
- * asserts them after every test anyway). */
-static inline void assert_clean(int fds_before) {
-  int status;
-  errno = 0;
-  ck_assert_int_eq(waitpid(-1, &status, WNOHANG), -1);
-  ck_assert_int_eq(errno, ECHILD);
-  ck_assert_int_eq(count_children(), 0);
-  ck_assert_int_eq(count_fds(), fds_before);
-}
-
 /* ---- the checked fixture ----------------------------------------------- */
 
 static int wd_test_fds[WD_TEST_MAX_FDS];
@@ -320,13 +309,6 @@ static TCase *wd_test_case(Suite *s, const char *name, double timeout_s, SFun se
     tcase_add_checked_fixture(tc, setup, teardown);
   suite_add_tcase(s, tc);
   return tc;
-}
-
-/* A suite of one case (older files; new ones use wd_test_case). */
-static inline Suite *one_case_suite(const char *name, TCase *tc) {
-  Suite *s = suite_create(name);
-  suite_add_tcase(s, tc);
-  return s;
 }
 
 /* Runs s in fork mode (CK_FORK=no for a debugger or valgrind), only the

@@ -106,7 +106,6 @@ static void join_group_under_deadline(pid_t g, const char *env) {
 }
 
 START_TEST(innocent_group_untouched) {
-  int fds = count_fds();
   const char *modes[] = {"", "WARDEN_CGROUP=0"};
   for (int m = 0; m < 2; m++) {
     pid_t g = innocent();
@@ -120,14 +119,12 @@ START_TEST(innocent_group_untouched) {
     kill(g, SIGKILL);
     ck_assert_int_eq(waitpid(g, NULL, 0), g);
   }
-  assert_clean(fds);
 }
 END_TEST
 
 /* warden's own group: the command's child joins it; warden and the `cat`
  * beside it in the pipeline must live, and the row must be printed. */
 START_TEST(warden_own_group_untouched) {
-  int fds = count_fds();
   const char *modes[] = {"", "WARDEN_CGROUP=0"};
   for (int m = 0; m < 2; m++) {
     int st = sh("setsid sh -c '{ %s %s run -t 1s --json -- sh -c "
@@ -151,7 +148,6 @@ START_TEST(warden_own_group_untouched) {
     ck_assert(alive_within_gone("sleep 43.0731", 5000));
     ck_assert(alive_within_gone("sleep 44.0731", 5000));
   }
-  assert_clean(fds);
 }
 END_TEST
 
@@ -160,7 +156,6 @@ END_TEST
 START_TEST(zygote_killed_nothing_survives) {
   if (!have_cgroups())
     return; /* without cgroups the orphans' trees are init's (README) */
-  int fds = count_fds();
   char pidfile[128];
   snprintf(pidfile, sizeof(pidfile), "%s/pid", dir);
   pid_t w = fork();
@@ -191,7 +186,6 @@ START_TEST(zygote_killed_nothing_survives) {
                 "a tree outlived the zygote its command killed");
   while (waitpid(-1, NULL, WNOHANG) > 0) /* init's job, given to us */
     ;
-  assert_clean(fds);
 }
 END_TEST
 
@@ -200,7 +194,6 @@ END_TEST
  * pids cap (below).  Both die at the deadline, whole, in both
  * containments. */
 START_TEST(fork_runner_and_bomb_die) {
-  int fds = count_fds();
   char pids_cap[128] = "";
   snprintf(pids_cap, sizeof(pids_cap), "/sys/fs/cgroup/pids/warden-test-%d", (int)getpid());
   if (mkdir(pids_cap, 0755) != 0 || sh("echo 300 > %s/pids.max", pids_cap) != 0) {
@@ -234,7 +227,6 @@ START_TEST(fork_runner_and_bomb_die) {
   }
   if (pids_cap[0])
     ck_assert_int_eq(rmdir(pids_cap), 0); /* empty: nothing of the bomb left */
-  assert_clean(fds);
 }
 END_TEST
 
@@ -292,14 +284,12 @@ START_TEST(big_tree_does_not_delay_another_deadline) {
   ck_assert_int_eq(wd_pool_destroy(p), 0);
   ck_assert_int_eq(count_fds(), fds);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
-  assert_clean(count_fds());
 }
 END_TEST
 
 /* ---- output before the deadline ------------------------------------ */
 
 START_TEST(timed_out_output_is_kept) {
-  int fds = count_fds();
   char cmd[512];
   snprintf(cmd, sizeof(cmd),
            "%s run -t 1s --json -- sh -c 'echo before; sleep 10' ::: x", WD_BIN);
@@ -333,13 +323,11 @@ START_TEST(timed_out_output_is_kept) {
   ck_assert_uint_lt(now_ms() - t0, 15000); /* not the 20 s grace */
   free(out);
   ck_assert(alive_within_gone("sleep 30.0732", 2000));
-  assert_clean(fds);
 }
 END_TEST
 
 /* A stopped command cannot act on the first signal until SIGCONT. */
 START_TEST(stopped_command_gets_cont) {
-  int fds = count_fds();
   uint64_t t0 = now_ms();
   int st = sh("%s exec -t 500ms -s TERM -k 20s -- sh -c 'kill -STOP $$; sleep 10'",
               WD_BIN);
@@ -350,7 +338,6 @@ START_TEST(stopped_command_gets_cont) {
           "::: x >/dev/null 2>&1", WD_BIN);
   ck_assert_int_eq(st, 1);
   ck_assert_uint_lt(now_ms() - t1, 15000);
-  assert_clean(fds);
 }
 END_TEST
 
@@ -360,7 +347,6 @@ END_TEST
  * reports.  A stopped spare must not keep warden from exiting.  And a
  * command that SIGKILLs `warden exec` dies with it. */
 START_TEST(stopped_zygote_and_spare) {
-  int fds = count_fds();
   uint64_t t0 = now_ms();
   int st = sh("%s run -t 1s -- sh -c 'kill -STOP $(ps -o ppid= -p $PPID); "
               "exec sleep 4720.1' ::: x >/dev/null 2>&1", WD_BIN);
@@ -378,7 +364,6 @@ START_TEST(stopped_zygote_and_spare) {
   ck_assert(alive_within_gone("sleep 4720.2", 2000));
   while (count_children() > 0 && waitpid(-1, NULL, 0) > 0)
     ; /* the orphans of a SIGKILLed warden came to us */
-  assert_clean(fds);
 }
 END_TEST
 
@@ -461,26 +446,23 @@ START_TEST(zygote_refork_while_threadpool_busy) {
     ;
   ck_assert_int_eq(count_fds(), fds);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
-  assert_clean(count_fds());
 }
 END_TEST
 
 int main(void) {
-  TCase *tc = tcase_create("attack");
-  tcase_set_timeout(tc, 120);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  Suite *s = suite_create("attack");
+  TCase *tc = wd_test_case(s, "groups", 120, setup, teardown);
   tcase_add_test(tc, innocent_group_untouched);
   tcase_add_test(tc, warden_own_group_untouched);
+  tc = wd_test_case(s, "zygote", 120, setup, teardown);
   tcase_add_test(tc, zygote_killed_nothing_survives);
+  tcase_add_test(tc, stopped_zygote_and_spare);
+  tcase_add_test(tc, zygote_refork_while_threadpool_busy);
+  tc = wd_test_case(s, "trees", 120, setup, teardown);
   tcase_add_test(tc, fork_runner_and_bomb_die);
   tcase_add_test(tc, big_tree_does_not_delay_another_deadline);
+  tc = wd_test_case(s, "deadline", 120, setup, teardown);
   tcase_add_test(tc, timed_out_output_is_kept);
   tcase_add_test(tc, stopped_command_gets_cont);
-  tcase_add_test(tc, stopped_zygote_and_spare);
-  Suite *s = one_case_suite("attack", tc);
-  TCase *rf = tcase_create("refork");
-  tcase_set_timeout(rf, 120);
-  tcase_add_test(rf, zygote_refork_while_threadpool_busy);
-  suite_add_tcase(s, rf);
   return run_suite(s);
 }

@@ -380,14 +380,15 @@ START_TEST(library_under_fire_comes_back_clean) {
 END_TEST
 
 int main(void) {
-  TCase *tc = tcase_create("chaos");
-  tcase_set_timeout(tc, 300);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  Suite *s = suite_create("chaos");
+  TCase *tc = wd_test_case(s, "fire", 300, setup, teardown);
   tcase_add_test(tc, five_thousand_mixed_under_fire);
+  tcase_add_test(tc, library_under_fire_comes_back_clean);
+  tc = wd_test_case(s, "supervisor", 300, setup, teardown);
   tcase_add_test(tc, supervisor_killed_mid_run);
   tcase_add_test(tc, supervisor_killed_mid_resize);
+  tc = wd_test_case(s, "io", 300, setup, teardown);
   tcase_add_test(tc, closed_stdout);
   tcase_add_test(tc, full_disk);
-  tcase_add_test(tc, library_under_fire_comes_back_clean);
-  return run_suite(one_case_suite("chaos", tc));
+  return run_suite(s);
 }
