@@ -25,55 +25,70 @@
 #define DIR_MODE 0777
 #define PROGRESS_BAR_WIDTH 30
 
+/* What became of an image, from its worker's answer. */
+typedef struct {
+  wd_resize_outcome outcome;
+  const char *error; /* why it failed, or NULL */
+  char *out;         /* the output's path, once written */
+  wd_img_res res;    /* the job's answer, if there was one */
+  char buf[512];     /* where error is made */
+} fate;
+
+/* The job's encoded image, written to the image's output. */
+static void write_output(const wd_resize *s, const wd_resize_img *m, fate *f) {
+  if (asprintf(&f->out, "%s/%s", s->o.outdir, m->rel) < 0)
+    abort();
+  int err = wd_cli_write_atomic(f->out, f->res.data, f->res.len);
+  if (err == 0)
+    return;
+  f->outcome = WD_RESIZE_WRITE;
+  snprintf(f->buf, sizeof(f->buf), "%s: %s", f->out, strerror(-err));
+  f->error = f->buf;
+  free(f->out);
+  f->out = NULL;
+}
+
+/* The job's answer, or how its worker failed. */
+static void judge(const wd_resize *s, const wd_resize_img *m, const wd_result *r, fate *f) {
+  double ms = (double)r->duration_ns / 1e6;
+  if (r->status == WD_OK && wd_img_decode(r->data, r->len, &f->res) == 0) {
+    if (!f->res.error) {
+      write_output(s, m, f);
+      return;
+    }
+    f->outcome = WD_RESIZE_IMAGE;
+    snprintf(f->buf, sizeof(f->buf), "%.*s", (int)f->res.message_len, f->res.message);
+  } else if (r->status == WD_TIMEOUT) {
+    f->outcome = WD_RESIZE_TIMEOUT;
+    snprintf(f->buf, sizeof(f->buf), "no result after %.1f s", ms / 1000);
+  } else if (r->status == WD_CANCELLED) {
+    f->outcome = WD_RESIZE_CANCELLED;
+    snprintf(f->buf, sizeof(f->buf), "stopped before it finished");
+  } else {
+    f->outcome = WD_RESIZE_CRASHED;
+    if (r->signal == SIGSYS)
+      snprintf(f->buf, sizeof(f->buf), "killed by the sandbox (SIGSYS)");
+    else if (r->signal)
+      snprintf(f->buf, sizeof(f->buf), "killed by signal %d", r->signal);
+    else
+      snprintf(f->buf, sizeof(f->buf), "%.*s", (int)r->len, (const char *)r->data);
+  }
+  f->error = f->buf;
+}
+
 /* A worker's answer for image i: written, or its row says why not. */
-static void on_done(wd_future *f, void *data) {
-  wd_resize *s = wd_future_data(f);
+static void on_done(wd_future *fut, void *data) {
+  wd_resize *s = wd_future_data(fut);
   size_t i = (size_t)(uintptr_t)data;
   wd_resize_img *m = &s->v[i];
-  const wd_result *r = wd_future_result(f);
-  double ms = (double)r->duration_ns / 1e6;
-  wd_img_res res = {0};
-  char *out = NULL, err[512];
-  const char *error = NULL;
-  wd_resize_outcome outcome = WD_RESIZE_OK;
+  const wd_result *r = wd_future_result(fut);
+  fate f = {.outcome = WD_RESIZE_OK};
   s->batch.running--;
-  if (r->status == WD_OK && wd_img_decode(r->data, r->len, &res) == 0) {
-    if (res.error) {
-      outcome = WD_RESIZE_IMAGE;
-      snprintf(err, sizeof(err), "%.*s", (int)res.message_len, res.message);
-      error = err;
-    } else {
-      if (asprintf(&out, "%s/%s", s->o.outdir, m->rel) < 0)
-        abort();
-      int e = wd_cli_write_atomic(out, res.data, res.len);
-      if (e) {
-        outcome = WD_RESIZE_WRITE;
-        snprintf(err, sizeof(err), "%s: %s", out, strerror(-e));
-        error = err;
-        free(out);
-        out = NULL;
-      }
-    }
-  } else if (r->status == WD_TIMEOUT) {
-    outcome = WD_RESIZE_TIMEOUT;
-    snprintf(err, sizeof(err), "no result after %.1f s", ms / 1000);
-    error = err;
-  } else if (r->status == WD_CANCELLED) {
-    outcome = WD_RESIZE_CANCELLED;
-    error = "stopped before it finished";
-  } else {
-    outcome = WD_RESIZE_CRASHED;
-    if (r->signal == SIGSYS)
-      snprintf(err, sizeof(err), "killed by the sandbox (SIGSYS)");
-    else if (r->signal)
-      snprintf(err, sizeof(err), "killed by signal %d", r->signal);
-    else
-      snprintf(err, sizeof(err), "%.*s", (int)r->len, (const char *)r->data);
-    error = err;
-  }
-  wd_cli_resize_row(s, i, outcome, res.error, error, &res, out, ms);
-  free(out);
-  wd_future_release(f);
+  judge(s, m, r, &f);
+  wd_cli_resize_row(s, i, f.outcome, f.res.error, f.error, &f.res, f.out,
+                    (double)r->duration_ns / 1e6);
+  free(f.out);
+  wd_future_release(fut);
   m->f = NULL;
   s->held -= m->held;
   m->held = 0;
