@@ -44,13 +44,19 @@ enum {
   WD_IMG_ENCODE,      /* the encoder failed */
 };
 
-/* What to make of one image.  Sent as it is, in front of the file. */
+/* The pixels an image may have when a request sets no max_pixels: an
+ * image's header can ask for gigabytes in a few bytes. */
+#define WD_IMG_MAX_PIXELS 100000000u
+
+/* What to make of one image.  Sent as it is, in front of the file; a
+ * zeroed field means its default, as in wd_pool_options. */
 typedef struct {
   uint32_t width, height; /* the box; 0 = unbounded in that direction */
   uint32_t format;        /* WD_IMG_SAME / JPG / PNG */
   uint32_t quality;       /* JPEG quality, 1-100; 0: 85 */
   uint32_t upscale;       /* enlarge images smaller than the box */
-  uint64_t max_pixels;    /* refuse images with more before decoding */
+  uint64_t max_pixels;    /* refuse images with more before decoding;
+                             0: WD_IMG_MAX_PIXELS */
 } wd_img_req;
 
 /* The job's answer.  The pointers point into the decoded payload. */

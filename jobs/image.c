@@ -76,9 +76,10 @@ static int check_header(resize_task *t, int *iw, int *ih) {
     return wd__img_fail(&t->err, WD_IMG_CORRUPT, "%s",
                         why && *why ? why : "truncated or corrupt header");
   }
-  if ((uint64_t)*iw * (uint64_t)*ih > t->req.max_pixels)
+  uint64_t max = t->req.max_pixels ? t->req.max_pixels : WD_IMG_MAX_PIXELS;
+  if ((uint64_t)*iw * (uint64_t)*ih > max)
     return wd__img_fail(&t->err, WD_IMG_TOO_LARGE, "%dx%d is more than %llu pixels", *iw,
-                        *ih, (unsigned long long)t->req.max_pixels);
+                        *ih, (unsigned long long)max);
   return 0;
 }
 
