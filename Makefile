@@ -54,7 +54,7 @@ $(IMAGE_USERS): $(B)/libwarden-image.a
 $(IMAGE_USERS): private IMAGE_LINK = $(B)/libwarden-image.a $(IMAGE_LIBS)
 $(PIXEL_USERS): private IMAGE_LINK = $(PIXEL_LIBS)
 
-.PHONY: all deps test unit-tests test-asan test-valgrind fuzz soak demo bench clean examples install uninstall test-install man libs
+.PHONY: bench-ab all deps test unit-tests test-asan test-valgrind fuzz soak demo bench clean examples install uninstall test-install man libs
 all: $(PROGRAMS) $(B)/libwarden.a $(B)/libwarden-image.a libs man examples
 
 $(DEPS): scripts/deps.sh
@@ -147,10 +147,10 @@ test-asan:
 # (syscall 434), on which the pool is built, so pool code is covered by
 # the ASan + UBSan + LeakSanitizer run instead.
 VG_TESTS := test_proto test_cli
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 test-valgrind: $(addprefix $(B)/tests/,$(VG_TESTS))
 	@scripts/deps.sh valgrind
-	@CK_FORK=no T='$(T)' WRAP='valgrind -q --error-exitcode=99 --leak-check=full \
-	  --errors-for-leak-kinds=definite' tests/run.sh $(addprefix $(B)/tests/,$(VG_TESTS))
+	@CK_FORK=no T='$(T)' WRAP='$(VALGRIND)' tests/run.sh $(addprefix $(B)/tests/,$(VG_TESTS))
 
 # The main job on an embedded default: make a folder of images, thumbnail
 # it on every core (two files are bad on purpose: two failed rows).
@@ -164,6 +164,15 @@ bench: all $(BENCHES)
 	@scripts/deps.sh python3 python3-pebble python3-pil parallel moreutils \
 	  libvips-tools imagemagick
 	bench/run.sh
+
+# make bench-ab BASE=REV: this tree against commit REV in the same run --
+# pool dispatch, wd_map, run -j2, exec overshoot (bench/ab.sh) -- for a
+# change that must not cost speed.
+bench-ab: $(B)/warden $(B)/bench/bench_pool
+	@test -n "$(BASE)" || { echo "usage: make bench-ab BASE=<commit>" >&2; exit 2; }
+	@rm -rf $(B)/base && mkdir -p $(B)/base && git archive $(BASE) | tar -x -C $(B)/base
+	@$(MAKE) --no-print-directory -C $(B)/base build/warden build/bench/bench_pool >/dev/null
+	bench/ab.sh $(B)/base/build $(B) $(ROUNDS)
 
 # make fuzz: the libFuzzer targets (clang; fuzz/*.c), each run for
 # FUZZ_TIME seconds from a seed corpus fuzz/seeds.c generates.  A crash
