@@ -205,9 +205,17 @@ static void flatten(wd__image *im) {
   im->ch = c;
 }
 
-/* stb_image_write hands its output over a few bytes at a time. */
+/* Where stb_image_write hands its output, a few bytes at a time; it has
+ * no way to hear of a failed append, so the sink remembers it. */
+typedef struct {
+  wd_out *out;
+  int failed;
+} sink;
+
 static void put(void *ctx, void *data, int size) {
-  wd_out_append(ctx, data, (size_t)size);
+  sink *k = ctx;
+  if (wd_out_append(k->out, data, (size_t)size) != 0)
+    k->failed = 1;
 }
 
 /* Appends the image, encoded; w.len says how much. */
@@ -218,16 +226,19 @@ static int encode(resize_task *t, wd_out *out) {
   t->w.out_w = (uint32_t)im->w;
   t->w.out_h = (uint32_t)im->h;
   size_t before = out->len;
+  sink k = {out, 0};
   int ok;
   if (t->w.format == WD_IMG_JPG) {
     flatten(im);
-    ok = stbi_write_jpg_to_func(put, out, im->w, im->h, im->ch, im->px,
+    ok = stbi_write_jpg_to_func(put, &k, im->w, im->h, im->ch, im->px,
                                 r->quality ? (int)r->quality : JPEG_QUALITY_DEFAULT);
   } else {
-    ok = stbi_write_png_to_func(put, out, im->w, im->h, im->ch, im->px, 0);
+    ok = stbi_write_png_to_func(put, &k, im->w, im->h, im->ch, im->px, 0);
   }
-  if (!ok) {
+  if (!ok || k.failed) {
     out->len = before;
+    if (k.failed) /* a thumbnail with bytes missing is no success */
+      return wd__img_fail(&t->err, WD_IMG_NOMEM, "out of memory for the encoded image");
     return wd__img_fail(&t->err, WD_IMG_ENCODE, "cannot encode");
   }
   t->w.len = out->len - before;
@@ -241,7 +252,8 @@ static void answer(resize_task *t, wd_out *out, size_t at) {
     t->w.len = 0;
     out->len = at + sizeof(t->w);
     t->w.message_len = (uint32_t)strlen(t->err.msg);
-    wd_out_append(out, t->err.msg, t->w.message_len);
+    if (wd_out_append(out, t->err.msg, t->w.message_len) != 0)
+      t->w.message_len = 0; /* the error, without its words, still decodes */
   }
   t->w.error = t->err.code;
   struct rusage ru;
