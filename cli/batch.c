@@ -11,14 +11,14 @@
 #include "batch.h"
 #include "cli.h"
 
-double wd_cli_wall(void) {
+double wd__cli_wall(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void wd_cli_batch_init(wd_cli_batch *b, const char *cmd, const char *items,
-                       const wd_cli_batch_ops *ops, void *data) {
+void wd__cli_batch_init(wd__cli_batch *b, const char *cmd, const char *items,
+                       const wd__cli_batch_ops *ops, void *data) {
   memset(b, 0, sizeof(*b));
   b->cmd = cmd;
   b->items = items;
@@ -27,8 +27,8 @@ void wd_cli_batch_init(wd_cli_batch *b, const char *cmd, const char *items,
   b->logfd = -1;
 }
 
-int wd_cli_batch_open_joblog(wd_cli_batch *b, const char *path) {
-  int fd = wd_cli_joblog_open(path);
+int wd__cli_batch_open_joblog(wd__cli_batch *b, const char *path) {
+  int fd = wd__cli_joblog_open(path);
   if (fd < 0)
     return fd;
   b->joblog = path;
@@ -36,7 +36,7 @@ int wd_cli_batch_open_joblog(wd_cli_batch *b, const char *path) {
   return 0;
 }
 
-void wd_cli_batch_stop(wd_cli_batch *b, int now) {
+void wd__cli_batch_stop(wd__cli_batch *b, int now) {
   b->stopping = 1;
   if (b->ops->on_stop)
     b->ops->on_stop(b, now);
@@ -47,13 +47,13 @@ void wd_cli_batch_stop(wd_cli_batch *b, int now) {
 /* Ctrl-C or SIGTERM: nothing new starts, what runs is killed and reaped,
  * and the status says which signal it was. */
 static void on_signal(uv_signal_t *h, int sig) {
-  wd_cli_batch *b = h->data;
+  wd__cli_batch *b = h->data;
   if (!b->exit_sig)
     b->exit_sig = sig;
-  wd_cli_batch_stop(b, 1);
+  wd__cli_batch_stop(b, 1);
 }
 
-int wd_cli_batch_start(wd_cli_batch *b, const wd_pool_options *po) {
+int wd__cli_batch_start(wd__cli_batch *b, const wd_pool_options *po) {
   b->loop = uv_default_loop();
   int err = wd_pool_new(b->loop, po, &b->pool);
   if (err)
@@ -69,13 +69,13 @@ int wd_cli_batch_start(wd_cli_batch *b, const wd_pool_options *po) {
   return 0;
 }
 
-void wd_cli_batch_loop(wd_cli_batch *b) {
-  b->t0 = wd_cli_wall();
+void wd__cli_batch_loop(wd__cli_batch *b) {
+  b->t0 = wd__cli_wall();
   b->ops->start_more(b);
   uv_run(b->loop, UV_RUN_DEFAULT);
 }
 
-void wd_cli_batch_write_failed(wd_cli_batch *b, int to_stdout, int err) {
+void wd__cli_batch_write_failed(wd__cli_batch *b, int to_stdout, int err) {
   int *said = to_stdout ? &b->stdout_said : &b->log_said;
   if (!*said)
     fprintf(stderr, "warden %s: cannot write %s%s: %s; starting no more %s\n", b->cmd,
@@ -84,13 +84,13 @@ void wd_cli_batch_write_failed(wd_cli_batch *b, int to_stdout, int err) {
   *said = 1;
   b->broken = 1;
   if (!b->stopping)
-    wd_cli_batch_stop(b, 0);
+    wd__cli_batch_stop(b, 0);
 }
 
-void wd_cli_batch_progress(const wd_cli_batch *b) {
+void wd__cli_batch_progress(const wd__cli_batch *b) {
   if (!b->show_progress)
     return;
-  double el = wd_cli_wall() - b->t0;
+  double el = wd__cli_wall() - b->t0;
   double eta = b->done ? el / (double)b->done * (double)(b->todo - b->done) : 0;
   fputs("\r\033[K", stderr);
   b->ops->progress(b, stderr, el, eta);
@@ -98,37 +98,37 @@ void wd_cli_batch_progress(const wd_cli_batch *b) {
     fputc('\n', stderr);
 }
 
-void wd_cli_batch_finished(wd_cli_batch *b, int failed) {
+void wd__cli_batch_finished(wd__cli_batch *b, int failed) {
   b->done++;
   b->failed += failed != 0;
-  wd_cli_batch_progress(b);
+  wd__cli_batch_progress(b);
 }
 
-void wd_cli_batch_log(wd_cli_batch *b, size_t seq, double start, double runtime,
+void wd__cli_batch_log(wd__cli_batch *b, size_t seq, double start, double runtime,
                       long long sent, size_t received, int exitval, int sig,
                       const char *command) {
   if (b->logfd < 0)
     return;
-  int err = wd_cli_joblog_line(b->logfd, seq, start, runtime, sent, received, exitval, sig,
+  int err = wd__cli_joblog_line(b->logfd, seq, start, runtime, sent, received, exitval, sig,
                                command);
   if (err) {
-    wd_cli_batch_write_failed(b, 0, -err);
+    wd__cli_batch_write_failed(b, 0, -err);
     b->unlogged++;
   }
 }
 
-int wd_cli_batch_end(wd_cli_batch *b) {
+int wd__cli_batch_end(wd__cli_batch *b) {
   uv_close((uv_handle_t *)&b->sigint, NULL);
   uv_close((uv_handle_t *)&b->sigterm, NULL);
   wd_pool_destroy(b->pool);
   uv_run(b->loop, UV_RUN_NOWAIT);
   if (b->logfd >= 0 && close(b->logfd) != 0 && b->unlogged == 0)
-    wd_cli_batch_write_failed(b, 0, errno);
+    wd__cli_batch_write_failed(b, 0, errno);
   if (b->unlogged > 1 && b->resume_from_log)
     fprintf(stderr, "warden %s: %zu finished %s are not in the joblog; "
             "--resume will run them again\n", b->cmd, b->unlogged, b->items);
   if (!b->stdout_said && fflush(stdout) != 0)
-    wd_cli_batch_write_failed(b, 1, errno);
+    wd__cli_batch_write_failed(b, 1, errno);
   if (b->exit_sig > 0)
     return WD_EXIT_SIGNAL_BASE + b->exit_sig;
   if (b->broken)

@@ -3,35 +3,35 @@
  * Ctrl-C and SIGTERM handling (start nothing new, kill what runs, reap,
  * exit 130/143), the progress line on a terminal, the counters, the joblog
  * and the final exit status.  A command supplies only what differs -- how
- * items start and how a result is reported -- through wd_cli_batch_ops,
+ * items start and how a result is reported -- through wd__cli_batch_ops,
  * and calls back in when an item finishes.
  *
  * A write that fails (the joblog, stdout) fails the batch: it is said once,
  * nothing new starts, what runs finishes, and the status is 125. */
-#ifndef WD_CLI_BATCH_H
-#define WD_CLI_BATCH_H
+#ifndef WD__CLI_BATCH_H
+#define WD__CLI_BATCH_H
 
 #include <stdio.h>
 
 #include "warden.h"
 
-typedef struct wd_cli_batch wd_cli_batch;
+typedef struct wd__cli_batch wd__cli_batch;
 
 typedef struct {
   /* Starts what may start now.  Called once the pool is up, and by the
    * command itself whenever room frees up. */
-  void (*start_more)(wd_cli_batch *b);
+  void (*start_more)(wd__cli_batch *b);
   /* The batch is stopping (a signal, a halt, a failed write): stop the
    * command's own timers.  now: what runs is being killed.  May be NULL. */
-  void (*on_stop)(wd_cli_batch *b, int now);
+  void (*on_stop)(wd__cli_batch *b, int now);
   /* Writes one progress line (no \r, no newline) to f. */
-  void (*progress)(const wd_cli_batch *b, FILE *f, double elapsed_s, double eta_s);
-} wd_cli_batch_ops;
+  void (*progress)(const wd__cli_batch *b, FILE *f, double elapsed_s, double eta_s);
+} wd__cli_batch_ops;
 
-struct wd_cli_batch {
+struct wd__cli_batch {
   const char *cmd;  /* "run", "resize": who speaks in messages */
   const char *items; /* "commands", "images": what it runs, in messages */
-  const wd_cli_batch_ops *ops;
+  const wd__cli_batch_ops *ops;
   void *data;       /* the command's */
   uv_loop_t *loop;
   wd_pool *pool;
@@ -51,41 +51,41 @@ struct wd_cli_batch {
 };
 
 /* The wall clock, in seconds: the joblog's Starttime. */
-double wd_cli_wall(void);
+double wd__cli_wall(void);
 
 /* Zeroes b and sets who it is; no joblog, no pool yet. */
-void wd_cli_batch_init(wd_cli_batch *b, const char *cmd, const char *items,
-                       const wd_cli_batch_ops *ops, void *data);
+void wd__cli_batch_init(wd__cli_batch *b, const char *cmd, const char *items,
+                       const wd__cli_batch_ops *ops, void *data);
 
-/* Opens the joblog at path for appending (wd_cli_joblog_open).  0 or a
+/* Opens the joblog at path for appending (wd__cli_joblog_open).  0 or a
  * negative errno. */
-int wd_cli_batch_open_joblog(wd_cli_batch *b, const char *path);
+int wd__cli_batch_open_joblog(wd__cli_batch *b, const char *path);
 
 /* Makes the pool on the default loop and catches SIGINT and SIGTERM.
  * 0, or wd_pool_new's error. */
-int wd_cli_batch_start(wd_cli_batch *b, const wd_pool_options *po);
+int wd__cli_batch_start(wd__cli_batch *b, const wd_pool_options *po);
 
 /* Starts the first items and runs the loop until every item is done or
  * the batch has stopped and what ran is reaped. */
-void wd_cli_batch_loop(wd_cli_batch *b);
+void wd__cli_batch_loop(wd__cli_batch *b);
 
 /* Starts nothing new; with now, kills what runs (their futures resolve
  * WD_CANCELLED). */
-void wd_cli_batch_stop(wd_cli_batch *b, int now);
+void wd__cli_batch_stop(wd__cli_batch *b, int now);
 
 /* A write to stdout or to the joblog that failed, err a positive errno:
  * said once per kind, then the batch stops and will exit 125. */
-void wd_cli_batch_write_failed(wd_cli_batch *b, int to_stdout, int err);
+void wd__cli_batch_write_failed(wd__cli_batch *b, int to_stdout, int err);
 
 /* Counts an item that finished (failed or not) and redraws the progress. */
-void wd_cli_batch_finished(wd_cli_batch *b, int failed);
+void wd__cli_batch_finished(wd__cli_batch *b, int failed);
 
 /* Redraws the progress line, if shown; the last one ends the line. */
-void wd_cli_batch_progress(const wd_cli_batch *b);
+void wd__cli_batch_progress(const wd__cli_batch *b);
 
 /* The joblog record of item seq (from 1); a write that fails fails the
- * batch (wd_cli_batch_write_failed) and the item is counted unlogged. */
-void wd_cli_batch_log(wd_cli_batch *b, size_t seq, double start, double runtime,
+ * batch (wd__cli_batch_write_failed) and the item is counted unlogged. */
+void wd__cli_batch_log(wd__cli_batch *b, size_t seq, double start, double runtime,
                       long long sent, size_t received, int exitval, int sig,
                       const char *command);
 
@@ -93,6 +93,6 @@ void wd_cli_batch_log(wd_cli_batch *b, size_t seq, double start, double runtime,
  * flushes stdout (either failing fails the batch).  Returns the exit
  * status: 128+N after signal N, 125 if warden failed, else the number of
  * failed items (0, 1-100, 101 for more). */
-int wd_cli_batch_end(wd_cli_batch *b);
+int wd__cli_batch_end(wd__cli_batch *b);
 
 #endif

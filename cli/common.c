@@ -4,7 +4,7 @@
 
 #include "cli.h"
 
-int wd_cli_fail(const char *cmd, const char *fmt, ...) {
+int wd__cli_fail(const char *cmd, const char *fmt, ...) {
   va_list ap;
   fprintf(stderr, "warden %s: ", cmd);
   va_start(ap, fmt);
@@ -14,7 +14,7 @@ int wd_cli_fail(const char *cmd, const char *fmt, ...) {
   return WD_EXIT_FAILURE;
 }
 
-int wd_cli_status(const wd_cmd_result *r) {
+int wd__cli_status(const wd_cmd_result *r) {
   return r->signal ? WD_EXIT_SIGNAL_BASE + r->signal : r->exit_code;
 }
 

@@ -69,7 +69,7 @@ static void on_exit_(uv_poll_t *p, int status, int events) {
     uv_close((uv_handle_t *)&g->fwd[i], NULL);
 }
 
-/* Starts the command as g->tree; WD_CLI_GO, or WD_EXIT_FAILURE said. */
+/* Starts the command as g->tree; WD__CLI_GO, or WD_EXIT_FAILURE said. */
 static int start(guard *g, const wd_exec_opts *o) {
   int exec_errno = 0;
   sigset_t mask; /* the command starts with the mask warden was given */
@@ -79,27 +79,27 @@ static int start(guard *g, const wd_exec_opts *o) {
                         .stdout_fd = -1,
                         .stderr_fd = -1,
                         .memory_limit = o->memory,
-                        .cpu_limit_s = wd_cli_seconds_up(o->cpu_ms),
+                        .cpu_limit_s = wd__cli_seconds_up(o->cpu_ms),
                         .mask = &mask,
                         .die_with_parent = 1,
                         .sweep_children = 1};
   int err = wd_tree_start(&to, &g->tree, &exec_errno);
   if (err)
-    return wd_cli_fail("exec", "cannot start %s: %s", o->argv[0], strerror(-err));
+    return wd__cli_fail("exec", "cannot start %s: %s", o->argv[0], strerror(-err));
   if (exec_errno)
     fprintf(stderr, "warden: %s: %s\n", o->argv[0], strerror(exec_errno));
-  return WD_CLI_GO;
+  return WD__CLI_GO;
 }
 
-int wd_cli_exec(int argc, char **argv) {
+int wd__cli_exec(int argc, char **argv) {
   wd_exec_opts o;
-  wd_cli_msg msg;
-  int rc = wd_cli_exec_parse(argc, argv, &o, &msg);
-  if (wd_cli_parse_ends(rc, "exec", wd_cli_exec_usage, &msg, &rc))
+  wd__cli_msg msg;
+  int rc = wd__cli_exec_parse(argc, argv, &o, &msg);
+  if (wd__cli_parse_ends(rc, "exec", wd__cli_exec_usage, &msg, &rc))
     return rc;
   /* Descendants that leave the group are re-parented here, to be found. */
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
-    return wd_cli_fail("exec", "cannot become a subreaper: %s", strerror(errno));
+    return wd__cli_fail("exec", "cannot become a subreaper: %s", strerror(errno));
   uv_loop_t *loop = uv_default_loop();
   static guard watch; /* its handles live as long as the loop may touch them */
   watch.sig = o.sig ? o.sig : SIGKILL;
@@ -111,7 +111,7 @@ int wd_cli_exec(int argc, char **argv) {
     watch.fwd[i].data = &watch;
     uv_signal_start(&watch.fwd[i], on_forward, forwarded[i]);
   }
-  if (start(&watch, &o) != WD_CLI_GO)
+  if (start(&watch, &o) != WD__CLI_GO)
     return WD_EXIT_FAILURE;
   uv_poll_init(loop, &watch.exited, wd_tree_pidfd(watch.tree));
   watch.exited.data = &watch;
@@ -128,5 +128,5 @@ int wd_cli_exec(int argc, char **argv) {
   if (watch.timed_out)
     return WD_EXIT_TIMEOUT;
   wd_cmd_result r = {.exit_code = watch.exit_code, .signal = watch.signal};
-  return wd_cli_status(&r);
+  return wd__cli_status(&r);
 }

@@ -65,7 +65,7 @@ static int drop_partial_line(int fd) {
   return ftruncate(fd, 0) == 0 ? 0 : -errno;
 }
 
-int wd_cli_joblog_open(const char *path) {
+int wd__cli_joblog_open(const char *path) {
   /* Read access only to look at the last line; a log we may only append
    * to is appended to as it is. */
   int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -109,7 +109,7 @@ static char *escape_command(const char *s) {
   return out;
 }
 
-int wd_cli_joblog_line(int fd, size_t seq, double start,
+int wd__cli_joblog_line(int fd, size_t seq, double start,
                        double runtime, long long sent, size_t received,
                        int exitval, int sig, const char *command) {
   if (fd < 0)
@@ -126,10 +126,10 @@ int wd_cli_joblog_line(int fd, size_t seq, double start,
   return err;
 }
 
-int wd_cli_joblog_finished(const char *path, int only_ok,
+int wd__cli_joblog_finished(const char *path, int only_ok,
                            void (*mark)(void *ctx, size_t seq), void *ctx) {
   /* Whole lines only: a last line with no newline was cut short, and is
-   * not a record (wd_cli_joblog_open drops it). */
+   * not a record (wd__cli_joblog_open drops it). */
   FILE *f = fopen(path, "re");
   if (f == NULL)
     return 0; /* none yet, or unreadable: the open for appending says why */
@@ -140,7 +140,7 @@ int wd_cli_joblog_finished(const char *path, int only_ok,
     size_t seq;
     int exitval, sig;
     if (line[n - 1] != '\n' ||
-        wd_parse_joblog_line(line, (size_t)n - 1, &seq, &exitval, &sig) != 0)
+        wd__parse_joblog_line(line, (size_t)n - 1, &seq, &exitval, &sig) != 0)
       continue;
     if (!only_ok || (exitval == 0 && sig == 0))
       mark(ctx, seq);

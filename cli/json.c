@@ -36,7 +36,7 @@ static size_t utf8_len(const unsigned char *p, size_t n) {
   return len;
 }
 
-void wd_json_string(FILE *f, const void *data, size_t n) {
+void wd__json_string(FILE *f, const void *data, size_t n) {
   const unsigned char *p = data;
   fputc('"', f);
   for (size_t i = 0; i < n;) {

@@ -29,7 +29,7 @@ static int exec_resize(char **argv) {
   char dir[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
   if (n <= 0)
-    return wd_cli_fail("resize", "cannot find warden-resize: /proc/self/exe: %s",
+    return wd__cli_fail("resize", "cannot find warden-resize: /proc/self/exe: %s",
                        strerror(errno));
   dir[n] = '\0';
   *strrchr(dir, '/') = '\0'; /* the kernel gives an absolute path */
@@ -39,9 +39,9 @@ static int exec_resize(char **argv) {
     snprintf(path, sizeof(path), where[i], dir);
     execv(path, argv);
     if (errno != ENOENT)
-      return wd_cli_fail("resize", "cannot run %s: %s", path, strerror(errno));
+      return wd__cli_fail("resize", "cannot run %s: %s", path, strerror(errno));
   }
-  return wd_cli_fail("resize", "cannot find warden-resize beside %s/warden or in "
+  return wd__cli_fail("resize", "cannot find warden-resize beside %s/warden or in "
                      "%s/../libexec/warden/", dir, dir);
 }
 
@@ -66,9 +66,9 @@ int main(int argc, char **argv) {
   snprintf(name, sizeof(name), "warden %s", cmd);
   argv[1] = name;
   if (strcmp(cmd, "exec") == 0)
-    return wd_cli_exec(argc - 1, argv + 1);
+    return wd__cli_exec(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0)
-    return wd_cli_run(argc - 1, argv + 1);
+    return wd__cli_run(argc - 1, argv + 1);
   fprintf(stderr, "warden: unknown command '%s'\n\n%s", cmd, usage);
   return WD_EXIT_FAILURE;
 }

@@ -12,7 +12,7 @@
 
 #include "cli.h"
 
-const char wd_cli_exec_usage[] =
+const char wd__cli_exec_usage[] =
     "Usage: warden exec [OPTION]... [--] COMMAND [ARG]...\n"
     "Run COMMAND; if it is still running after the timeout, kill it and\n"
     "everything it started.\n"
@@ -34,7 +34,7 @@ const char wd_cli_exec_usage[] =
     "itself failed; 126 if COMMAND cannot be executed; 127 if it is not found;\n"
     "128+N if it was killed by signal N.\n";
 
-const char wd_cli_run_usage[] =
+const char wd__cli_run_usage[] =
     "Usage: warden run [OPTION]... [--] COMMAND [ARG]... [::: INPUT...]\n"
     "Run COMMAND once per input, N at a time.  Inputs are the words after\n"
     "':::', or else the lines of stdin.  '{}' in COMMAND is replaced by the\n"
@@ -81,7 +81,7 @@ const char wd_cli_run_usage[] =
 #define RUN_DEFAULT_MAX_OUTPUT ((uint64_t)16 << 20)
 #define EXEC_DEFAULT_GRACE_MS 1000
 
-int wd_cli_say(wd_cli_msg *msg, const char *fmt, ...) {
+int wd__cli_say(wd__cli_msg *msg, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg->text, sizeof(msg->text), fmt, ap);
@@ -89,54 +89,54 @@ int wd_cli_say(wd_cli_msg *msg, const char *fmt, ...) {
   return UV_EINVAL;
 }
 
-int wd_cli_bad_value(wd_cli_msg *msg, const struct option *opts, int c, const char *arg) {
+int wd__cli_bad_value(wd__cli_msg *msg, const struct option *opts, int c, const char *arg) {
   const char *name = "?";
   for (const struct option *o = opts; o->name; o++)
     if (o->val == c)
       name = o->name;
-  return wd_cli_say(msg, "invalid value '%s' for --%s", arg, name);
+  return wd__cli_say(msg, "invalid value '%s' for --%s", arg, name);
 }
 
-int wd_cli_check_memory(wd_cli_msg *msg, const char *arg, uint64_t bytes) {
-  if (bytes >= WD_CLI_MIN_MEMORY)
+int wd__cli_check_memory(wd__cli_msg *msg, const char *arg, uint64_t bytes) {
+  if (bytes >= WD__CLI_MIN_MEMORY)
     return 0;
-  return wd_cli_say(msg, "memory limit '%s' is below the minimum of 1M: no program "
+  return wd__cli_say(msg, "memory limit '%s' is below the minimum of 1M: no program "
                     "can start in less address space", arg);
 }
 
-int wd_cli_usage_error(const char *cmd, const wd_cli_msg *msg) {
+int wd__cli_usage_error(const char *cmd, const wd__cli_msg *msg) {
   if (msg->text[0])
-    return wd_cli_fail(cmd, "%s", msg->text);
+    return wd__cli_fail(cmd, "%s", msg->text);
   fprintf(stderr, "Try 'warden %s --help'.\n", cmd);
   return WD_EXIT_FAILURE;
 }
 
-int wd_cli_parse_ends(int rc, const char *cmd, const char *usage, const wd_cli_msg *msg,
+int wd__cli_parse_ends(int rc, const char *cmd, const char *usage, const wd__cli_msg *msg,
                       int *status) {
-  if (rc == WD_CLI_GO)
+  if (rc == WD__CLI_GO)
     return 0;
-  if (rc == WD_CLI_HELP) {
+  if (rc == WD__CLI_HELP) {
     fputs(usage, stdout);
     *status = 0;
   } else {
-    *status = wd_cli_usage_error(cmd, msg);
+    *status = wd__cli_usage_error(cmd, msg);
   }
   return 1;
 }
 
-int wd_cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
-                  wd_cli_option_fn fn, void *opts, wd_cli_msg *msg) {
+int wd__cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                  wd__cli_option_fn fn, void *opts, wd__cli_msg *msg) {
   msg->text[0] = '\0';
   int c;
   optind = 0; /* a fresh scan, whatever an earlier call left */
   while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
     if (c == 'h')
-      return WD_CLI_HELP;
+      return WD__CLI_HELP;
     int err = fn(c, optarg, opts, msg);
     if (err)
       return err;
   }
-  return WD_CLI_GO;
+  return WD__CLI_GO;
 }
 
 static long cpus(void) {
@@ -147,48 +147,48 @@ static long cpus(void) {
 /* ---- warden exec ----------------------------------------------------- */
 
 /* One option of exec; its message names what kind of value was wrong. */
-static int exec_option(int c, const char *arg, void *opts, wd_cli_msg *msg) {
+static int exec_option(int c, const char *arg, void *opts, wd__cli_msg *msg) {
   wd_exec_opts *o = opts;
   switch (c) {
   case 't':
-    if (wd_parse_duration(arg, &o->timeout_ms))
-      return wd_cli_say(msg, "invalid duration '%s' (try 250ms, 10s, 1m30s)", arg);
+    if (wd__parse_duration(arg, &o->timeout_ms))
+      return wd__cli_say(msg, "invalid duration '%s' (try 250ms, 10s, 1m30s)", arg);
     return 0;
   case 's':
-    return wd_parse_signal(arg, &o->sig) ? wd_cli_say(msg, "invalid signal '%s'", arg) : 0;
+    return wd__parse_signal(arg, &o->sig) ? wd__cli_say(msg, "invalid signal '%s'", arg) : 0;
   case 'k':
     o->have_grace = 1;
-    return wd_parse_duration(arg, &o->grace_ms) ? wd_cli_say(msg, "invalid duration '%s'", arg)
+    return wd__parse_duration(arg, &o->grace_ms) ? wd__cli_say(msg, "invalid duration '%s'", arg)
                                                 : 0;
   case 'm':
-    if (wd_parse_size(arg, &o->memory) || o->memory == 0)
-      return wd_cli_say(msg, "invalid size '%s' (try 512M, 2G)", arg);
-    return wd_cli_check_memory(msg, arg, o->memory);
+    if (wd__parse_size(arg, &o->memory) || o->memory == 0)
+      return wd__cli_say(msg, "invalid size '%s' (try 512M, 2G)", arg);
+    return wd__cli_check_memory(msg, arg, o->memory);
   case 'c':
-    if (wd_parse_duration(arg, &o->cpu_ms) || o->cpu_ms == 0)
-      return wd_cli_say(msg, "invalid CPU time '%s'", arg);
+    if (wd__parse_duration(arg, &o->cpu_ms) || o->cpu_ms == 0)
+      return wd__cli_say(msg, "invalid CPU time '%s'", arg);
     return 0;
   default:
     return UV_EINVAL; /* getopt said what */
   }
 }
 
-int wd_cli_exec_parse(int argc, char **argv, wd_exec_opts *o, wd_cli_msg *msg) {
+int wd__cli_exec_parse(int argc, char **argv, wd_exec_opts *o, wd__cli_msg *msg) {
   static const struct option opts[] = {
       {"timeout", required_argument, 0, 't'}, {"signal", required_argument, 0, 's'},
       {"kill-after", required_argument, 0, 'k'}, {"memory", required_argument, 0, 'm'},
       {"cpu", required_argument, 0, 'c'},      {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   *o = (wd_exec_opts){0};
-  int rc = wd_cli_getopt(argc, argv, "+t:s:k:m:c:h", opts, exec_option, o, msg);
-  if (rc != WD_CLI_GO)
+  int rc = wd__cli_getopt(argc, argv, "+t:s:k:m:c:h", opts, exec_option, o, msg);
+  if (rc != WD__CLI_GO)
     return rc;
   if (optind >= argc)
-    return wd_cli_say(msg, "missing command (try 'warden exec --help')");
+    return wd__cli_say(msg, "missing command (try 'warden exec --help')");
   if (o->sig && o->sig != SIGKILL && !o->have_grace)
     o->grace_ms = EXEC_DEFAULT_GRACE_MS;
   o->argv = argv + optind;
-  return WD_CLI_GO;
+  return WD__CLI_GO;
 }
 
 /* ---- warden run ------------------------------------------------------ */
@@ -243,7 +243,7 @@ static int parse_halt(const char *s, wd_run_opts *o) {
     o->halt_percent = 1;
     buf[n - 1] = '\0';
   }
-  return wd_parse_count(buf, 1, o->halt_percent ? HALT_MAX_PERCENT : HALT_MAX_COUNT,
+  return wd__parse_count(buf, 1, o->halt_percent ? HALT_MAX_PERCENT : HALT_MAX_COUNT,
                         &o->halt_fail);
 }
 
@@ -256,7 +256,7 @@ static int parse_rate(const char *s, uint64_t *delay_ms) {
   memcpy(buf, s, n - 2);
   buf[n - 2] = '\0';
   long r;
-  if (wd_parse_count(buf, 1, RATE_MAX_PER_S, &r))
+  if (wd__parse_count(buf, 1, RATE_MAX_PER_S, &r))
     return UV_EINVAL;
   *delay_ms = (uint64_t)(MS_PER_S / r);
   if (*delay_ms == 0)
@@ -265,32 +265,32 @@ static int parse_rate(const char *s, uint64_t *delay_ms) {
 }
 
 /* The options that take a value: 0, or UV_EINVAL (msg says which). */
-static int run_value(int c, const char *arg, wd_run_opts *o, wd_cli_msg *msg) {
+static int run_value(int c, const char *arg, wd_run_opts *o, wd__cli_msg *msg) {
   int bad = 0;
   switch (c) {
-  case 'j': bad = wd_parse_count(arg, 1, RUN_MAX_JOBS, &o->jobs); break;
-  case 't': bad = wd_parse_duration(arg, &o->timeout_ms); break;
-  case 's': bad = wd_parse_signal(arg, &o->sig); break;
+  case 'j': bad = wd__parse_count(arg, 1, RUN_MAX_JOBS, &o->jobs); break;
+  case 't': bad = wd__parse_duration(arg, &o->timeout_ms); break;
+  case 's': bad = wd__parse_signal(arg, &o->sig); break;
   case OPT_KILL_AFTER:
-    bad = wd_parse_duration(arg, &o->grace_ms);
+    bad = wd__parse_duration(arg, &o->grace_ms);
     o->have_grace = 1;
     break;
   case 'm':
-    bad = wd_parse_size(arg, &o->memory) || o->memory == 0;
+    bad = wd__parse_size(arg, &o->memory) || o->memory == 0;
     if (!bad)
-      return wd_cli_check_memory(msg, arg, o->memory);
+      return wd__cli_check_memory(msg, arg, o->memory);
     break;
-  case 'c': bad = wd_parse_duration(arg, &o->cpu_ms) || o->cpu_ms == 0; break;
-  case 'r': bad = wd_parse_count(arg, 0, RUN_MAX_RETRIES, &o->retries); break;
+  case 'c': bad = wd__parse_duration(arg, &o->cpu_ms) || o->cpu_ms == 0; break;
+  case 'r': bad = wd__parse_count(arg, 0, RUN_MAX_RETRIES, &o->retries); break;
   case OPT_HALT: bad = parse_halt(arg, o); break;
-  case OPT_DELAY: bad = wd_parse_duration(arg, &o->delay_ms); break;
+  case OPT_DELAY: bad = wd__parse_duration(arg, &o->delay_ms); break;
   case OPT_RATE: bad = parse_rate(arg, &o->delay_ms); break;
-  case OPT_MAXOUT: bad = wd_parse_size(arg, &o->max_output); break;
+  case OPT_MAXOUT: bad = wd__parse_size(arg, &o->max_output); break;
   case OPT_JOBLOG: o->joblog = arg; break;
-  case 'N': bad = wd_parse_count(arg, 0, RUN_MAX_ARGS, &o->max_args); break;
+  case 'N': bad = wd__parse_count(arg, 0, RUN_MAX_ARGS, &o->max_args); break;
   default: return UV_EINVAL; /* getopt said what */
   }
-  return bad ? wd_cli_bad_value(msg, run_options, c, arg) : 0;
+  return bad ? wd__cli_bad_value(msg, run_options, c, arg) : 0;
 }
 
 /* The switches; 0 if c was one. */
@@ -311,7 +311,7 @@ static int run_switch(int c, wd_run_opts *o) {
 }
 
 /* After the options: the template, then the inputs after ':::', if any. */
-static int run_words(int argc, char **argv, wd_run_opts *o, wd_cli_msg *msg) {
+static int run_words(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg) {
   o->tmpl = argv + optind;
   o->ntmpl = argc - optind;
   for (int i = 0; i < o->ntmpl; i++)
@@ -320,26 +320,26 @@ static int run_words(int argc, char **argv, wd_run_opts *o, wd_cli_msg *msg) {
       o->ninputs = o->ntmpl - i - 1;
       o->ntmpl = i;
       if (o->ninputs == 0)
-        return wd_cli_say(msg, "no inputs after ':::'");
+        return wd__cli_say(msg, "no inputs after ':::'");
       break;
     }
   if (o->ntmpl == 0)
-    return wd_cli_say(msg, "missing command (try 'warden run --help')");
-  return WD_CLI_GO;
+    return wd__cli_say(msg, "missing command (try 'warden run --help')");
+  return WD__CLI_GO;
 }
 
 /* One option of run: a switch, or one that takes a value. */
-static int run_option(int c, const char *arg, void *opts, wd_cli_msg *msg) {
+static int run_option(int c, const char *arg, void *opts, wd__cli_msg *msg) {
   wd_run_opts *o = opts;
   return run_switch(c, o) == 0 ? 0 : run_value(c, arg, o, msg);
 }
 
-int wd_cli_run_parse(int argc, char **argv, wd_run_opts *o, wd_cli_msg *msg) {
+int wd__cli_run_parse(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg) {
   *o = (wd_run_opts){.jobs = cpus(), .max_output = RUN_DEFAULT_MAX_OUTPUT, .max_args = 1};
-  int rc = wd_cli_getopt(argc, argv, "+j:t:s:m:c:r:k0N:h", run_options, run_option, o, msg);
-  if (rc != WD_CLI_GO)
+  int rc = wd__cli_getopt(argc, argv, "+j:t:s:m:c:r:k0N:h", run_options, run_option, o, msg);
+  if (rc != WD__CLI_GO)
     return rc;
   if ((o->resume || o->resume_failed) && !o->joblog)
-    return wd_cli_say(msg, "--resume needs --joblog FILE");
+    return wd__cli_say(msg, "--resume needs --joblog FILE");
   return run_words(argc, argv, o, msg);
 }

@@ -5,25 +5,25 @@
  * what getopt itself finds wrong (an unknown option, a missing argument) it
  * says on stderr under argv[0], as it always has.
  *
- * Each parse function returns WD_CLI_GO (run), WD_CLI_HELP (print the
+ * Each parse function returns WD__CLI_GO (run), WD__CLI_HELP (print the
  * usage and exit 0), or UV_EINVAL with msg->text saying what is wrong
  * ("invalid value 'x' for --jobs"), or empty when getopt already said it:
- * wd_cli_usage_error() prints either and gives the exit status. */
-#ifndef WD_CLI_OPTS_H
-#define WD_CLI_OPTS_H
+ * wd__cli_usage_error() prints either and gives the exit status. */
+#ifndef WD__CLI_OPTS_H
+#define WD__CLI_OPTS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 struct option; /* getopt.h's */
 
-#define WD_CLI_GO 0
-#define WD_CLI_HELP 1
+#define WD__CLI_GO 0
+#define WD__CLI_HELP 1
 
 /* A message for the user, without the "warden CMD: " its printer adds. */
 typedef struct {
   char text[512];
-} wd_cli_msg;
+} wd__cli_msg;
 
 /* `warden exec [OPTION]... [--] COMMAND [ARG]...` */
 typedef struct {
@@ -37,7 +37,7 @@ typedef struct {
   char **argv;         /* the command, NULL-terminated (argv's tail) */
 } wd_exec_opts;
 
-int wd_cli_exec_parse(int argc, char **argv, wd_exec_opts *o, wd_cli_msg *msg);
+int wd__cli_exec_parse(int argc, char **argv, wd_exec_opts *o, wd__cli_msg *msg);
 
 /* `warden run [OPTION]... [--] COMMAND [ARG]... [::: INPUT...]` */
 typedef struct {
@@ -64,48 +64,48 @@ typedef struct {
   int ninputs;
 } wd_run_opts;
 
-int wd_cli_run_parse(int argc, char **argv, wd_run_opts *o, wd_cli_msg *msg);
+int wd__cli_run_parse(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg);
 
 /* The help texts, printed by --help exactly as they are. */
-extern const char wd_cli_exec_usage[];
-extern const char wd_cli_run_usage[];
+extern const char wd__cli_exec_usage[];
+extern const char wd__cli_run_usage[];
 
 /* Prints msg as "warden CMD: TEXT", or, if empty (getopt said it), "Try
  * 'warden CMD --help'."; returns WD_EXIT_FAILURE. */
-int wd_cli_usage_error(const char *cmd, const wd_cli_msg *msg);
+int wd__cli_usage_error(const char *cmd, const wd__cli_msg *msg);
 
 /* What a parse function's result rc means for the command: 0 to go on;
  * else 1 with *status the exit status, after printing usage (--help,
  * status 0) or the error (status 125). */
-int wd_cli_parse_ends(int rc, const char *cmd, const char *usage, const wd_cli_msg *msg,
+int wd__cli_parse_ends(int rc, const char *cmd, const char *usage, const wd__cli_msg *msg,
                       int *status);
 
 /* One option (its getopt value c and argument) into the options struct;
  * 0, or UV_EINVAL with msg saying why (empty for one getopt refused). */
-typedef int (*wd_cli_option_fn)(int c, const char *arg, void *opts, wd_cli_msg *msg);
+typedef int (*wd__cli_option_fn)(int c, const char *arg, void *opts, wd__cli_msg *msg);
 
 /* getopt_long over argv afresh (optind = 0), each option to fn, until the
- * first operand: WD_CLI_GO (optind at that operand), WD_CLI_HELP at -h,
+ * first operand: WD__CLI_GO (optind at that operand), WD__CLI_HELP at -h,
  * or fn's error. */
-int wd_cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
-                  wd_cli_option_fn fn, void *opts, wd_cli_msg *msg);
+int wd__cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                  wd__cli_option_fn fn, void *opts, wd__cli_msg *msg);
 
 /* Fills msg ("invalid value 'ARG' for --NAME", NAME found in opts by its
  * val c) and returns UV_EINVAL. */
-int wd_cli_bad_value(wd_cli_msg *msg, const struct option *opts, int c, const char *arg);
+int wd__cli_bad_value(wd__cli_msg *msg, const struct option *opts, int c, const char *arg);
 
 /* Fills msg and returns UV_EINVAL. */
-int wd_cli_say(wd_cli_msg *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int wd__cli_say(wd__cli_msg *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The smallest address-space limit (-m) a command may be given.  Below
  * it no program starts at all: a static one needs about 1 MiB here, and a
  * dynamic one dies of SIGSEGV in the loader with no message under about
  * 512 KiB (from 1 MiB the loader says "failed to map segment"; /bin/true
  * runs from 2.5 MiB, sh from 3 MiB). */
-#define WD_CLI_MIN_MEMORY ((uint64_t)1 << 20)
+#define WD__CLI_MIN_MEMORY ((uint64_t)1 << 20)
 
 /* 0 if bytes (parsed from arg) is a usable memory limit; else UV_EINVAL
  * with msg saying why not. */
-int wd_cli_check_memory(wd_cli_msg *msg, const char *arg, uint64_t bytes);
+int wd__cli_check_memory(wd__cli_msg *msg, const char *arg, uint64_t bytes);
 
 #endif

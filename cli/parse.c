@@ -26,7 +26,7 @@ static int number(const char **p, double *v) {
   return 0;
 }
 
-int wd_parse_duration(const char *s, uint64_t *ms) {
+int wd__parse_duration(const char *s, uint64_t *ms) {
   static const struct {
     const char *unit;
     double ms;
@@ -65,7 +65,7 @@ int wd_parse_duration(const char *s, uint64_t *ms) {
   return 0;
 }
 
-int wd_parse_size(const char *s, uint64_t *bytes) {
+int wd__parse_size(const char *s, uint64_t *bytes) {
   if (s == NULL)
     return UV_EINVAL;
   double v;
@@ -91,7 +91,7 @@ int wd_parse_size(const char *s, uint64_t *bytes) {
   return 0;
 }
 
-int wd_parse_signal(const char *s, int *sig) {
+int wd__parse_signal(const char *s, int *sig) {
   static const struct {
     const char *name;
     int sig;
@@ -106,7 +106,7 @@ int wd_parse_signal(const char *s, int *sig) {
     return UV_EINVAL;
   long n;
   if (isdigit((unsigned char)*s)) {
-    if (wd_parse_count(s, 1, NSIG - 1, &n) != 0)
+    if (wd__parse_count(s, 1, NSIG - 1, &n) != 0)
       return UV_EINVAL;
     *sig = (int)n;
     return 0;
@@ -121,7 +121,7 @@ int wd_parse_signal(const char *s, int *sig) {
   return UV_EINVAL;
 }
 
-int wd_parse_count(const char *s, long lo, long hi, long *out) {
+int wd__parse_count(const char *s, long lo, long hi, long *out) {
   if (s == NULL || !isdigit((unsigned char)*s))
     return UV_EINVAL;
   char *end;
@@ -133,7 +133,7 @@ int wd_parse_count(const char *s, long lo, long hi, long *out) {
   return 0;
 }
 
-void wd_split_inputs(const char *p, size_t n, char sep,
+void wd__split_inputs(const char *p, size_t n, char sep,
                      void (*emit)(void *ctx, const char *p, size_t n), void *ctx) {
   size_t start = 0;
   for (size_t i = 0; i <= n; i++)
@@ -176,7 +176,7 @@ static int field_number(const char *p, const char *end, int frac, long long *out
   return 0;
 }
 
-int wd_parse_joblog_line(const char *line, size_t len, size_t *seq, int *exitval,
+int wd__parse_joblog_line(const char *line, size_t len, size_t *seq, int *exitval,
                          int *sig) {
   const char *f[9], *end = line + len;
   f[0] = line;

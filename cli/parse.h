@@ -2,8 +2,8 @@
  * sizes (512M, 1.5G, 4096) and signals (TERM, SIGKILL, 9); inputs split
  * into words; and a joblog's records read back for --resume.  Each parser
  * returns 0 or UV_EINVAL and never accepts trailing junk. */
-#ifndef WD_CLI_PARSE_H
-#define WD_CLI_PARSE_H
+#ifndef WD__CLI_PARSE_H
+#define WD__CLI_PARSE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,21 +11,21 @@
 /* A duration in milliseconds.  Units: ms, s, m, h, d, combinable ("1m30s");
  * a bare number means seconds, as in timeout(1).  "0" is 0; any positive
  * duration is at least 1 ms ("0.0004" is 1, never 0 = none). */
-int wd_parse_duration(const char *s, uint64_t *ms);
+int wd__parse_duration(const char *s, uint64_t *ms);
 
 /* A size in bytes.  Suffixes K, M, G, T (powers of 1024, optional "B" or
  * "iB"); a bare number means bytes.  A positive size is at least 1. */
-int wd_parse_size(const char *s, uint64_t *bytes);
+int wd__parse_size(const char *s, uint64_t *bytes);
 
 /* A signal by name (with or without SIG, any case) or number. */
-int wd_parse_signal(const char *s, int *sig);
+int wd__parse_signal(const char *s, int *sig);
 
 /* A count: a decimal integer from lo to hi. */
-int wd_parse_count(const char *s, long lo, long hi, long *out);
+int wd__parse_count(const char *s, long lo, long hi, long *out);
 /* Splits p[0..n) into inputs at sep ('\n' or '\0'), calling emit for
  * each: a final separator does not make an empty input after it, and with
  * '\n' a line's trailing '\r' is dropped (CRLF files). */
-void wd_split_inputs(const char *p, size_t n, char sep,
+void wd__split_inputs(const char *p, size_t n, char sep,
                      void (*emit)(void *ctx, const char *p, size_t n), void *ctx);
 
 /* One joblog record (GNU parallel's nine tab-separated columns: Seq Host
@@ -33,7 +33,7 @@ void wd_split_inputs(const char *p, size_t n, char sep,
  * its newline: its Seq (>= 1), Exitval and Signal.  UV_EINVAL for anything
  * else: the header, a line with fewer columns or a column that is not a
  * number where one belongs. */
-int wd_parse_joblog_line(const char *line, size_t len, size_t *seq, int *exitval,
+int wd__parse_joblog_line(const char *line, size_t len, size_t *seq, int *exitval,
                          int *sig);
 
 #endif

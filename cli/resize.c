@@ -38,7 +38,7 @@ typedef struct {
 static void write_output(const wd_resize *s, const wd_resize_img *m, fate *f) {
   if (asprintf(&f->out, "%s/%s", s->o.outdir, m->rel) < 0)
     abort();
-  int err = wd_cli_write_atomic(f->out, f->res.data, f->res.len);
+  int err = wd__cli_write_atomic(f->out, f->res.data, f->res.len);
   if (err == 0)
     return;
   f->outcome = WD_RESIZE_WRITE;
@@ -85,7 +85,7 @@ static void on_done(wd_future *fut, void *data) {
   fate f = {.outcome = WD_RESIZE_OK};
   s->batch.running--;
   judge(s, m, r, &f);
-  wd_cli_resize_row(s, i, f.outcome, f.res.error, f.error, &f.res, f.out,
+  wd__cli_resize_row(s, i, f.outcome, f.res.error, f.error, &f.res, f.out,
                     (double)r->duration_ns / 1e6);
   free(f.out);
   wd_future_release(fut);
@@ -99,7 +99,7 @@ static void on_done(wd_future *fut, void *data) {
  * supervisor holds a few files' bytes at a time, not the whole batch, and
  * never more than max_file bytes of inputs at once (one image of that
  * size, alone, is always let in: it is the largest that can be sent). */
-static void start_more(wd_cli_batch *b) {
+static void start_more(wd__cli_batch *b) {
   wd_resize *s = b->data;
   while (!b->stopping && s->next < s->n && b->running < (size_t)s->o.jobs * 2) {
     const wd_resize_img *m = &s->v[s->next];
@@ -109,13 +109,13 @@ static void start_more(wd_cli_batch *b) {
     size_t i = s->next++;
     if (m->path == NULL)
       continue; /* skipped by --resume */
-    wd_cli_resize_start(s, i, on_done);
+    wd__cli_resize_start(s, i, on_done);
   }
   if (s->next == s->n && b->running == 0 && b->pool)
     wd_pool_shutdown(b->pool, WD_GRACEFUL);
 }
 
-static void progress(const wd_cli_batch *b, FILE *f, double elapsed_s, double eta_s) {
+static void progress(const wd__cli_batch *b, FILE *f, double elapsed_s, double eta_s) {
   int width = PROGRESS_BAR_WIDTH;
   int fill = b->todo ? (int)((size_t)width * b->done / b->todo) : width;
   fprintf(f, "[%.*s%*s] %zu/%zu, %zu failed, %.1f img/s, ETA %.0fs", fill,
@@ -123,7 +123,7 @@ static void progress(const wd_cli_batch *b, FILE *f, double elapsed_s, double et
           elapsed_s > 0 ? (double)b->done / elapsed_s : 0, eta_s);
 }
 
-static const wd_cli_batch_ops resize_ops = {start_more, NULL, progress};
+static const wd__cli_batch_ops resize_ops = {start_more, NULL, progress};
 
 static int by_size_desc(const void *a, const void *b) {
   off_t x = ((const wd_resize_img *)a)->size, y = ((const wd_resize_img *)b)->size;
@@ -136,11 +136,11 @@ static int make_outdir(const char *dir, int *made) {
   struct stat st;
   *made = mkdir(dir, DIR_MODE) == 0;
   if (!*made && errno != EEXIST)
-    return wd_cli_fail("resize", "%s: %s", dir, strerror(errno));
+    return wd__cli_fail("resize", "%s: %s", dir, strerror(errno));
   if (stat(dir, &st) != 0)
-    return wd_cli_fail("resize", "%s: %s", dir, strerror(errno));
+    return wd__cli_fail("resize", "%s: %s", dir, strerror(errno));
   if (!S_ISDIR(st.st_mode))
-    return wd_cli_fail("resize", "%s: not a directory", dir);
+    return wd__cli_fail("resize", "%s: not a directory", dir);
   return 0;
 }
 
@@ -148,7 +148,7 @@ static int make_outdir(const char *dir, int *made) {
 static void skip_done(wd_resize *s) {
   for (size_t i = 0; i < s->n; i++) {
     wd_resize_img *m = &s->v[i];
-    if (s->o.resume && wd_cli_resize_may_write(m) && wd_cli_resize_output_exists(s, m)) {
+    if (s->o.resume && wd__cli_resize_may_write(m) && wd__cli_resize_output_exists(s, m)) {
       free(m->path);
       m->path = NULL;
       s->skipped++;
@@ -162,20 +162,20 @@ static void skip_done(wd_resize *s) {
  * the exit status. */
 static int prepare(wd_resize *s, int *go) {
   for (int i = 0; i < s->o.ninputs; i++)
-    if (wd_cli_resize_find(s, s->o.inputs[i]) != 0)
+    if (wd__cli_resize_find(s, s->o.inputs[i]) != 0)
       return WD_EXIT_FAILURE;
   if (s->n == 0)
-    return wd_cli_fail("resize", "no images found");
+    return wd__cli_fail("resize", "no images found");
   int made;
-  if (wd_cli_resize_settle_names(s) != 0 || make_outdir(s->o.outdir, &made) != 0)
+  if (wd__cli_resize_settle_names(s) != 0 || make_outdir(s->o.outdir, &made) != 0)
     return WD_EXIT_FAILURE;
   qsort(s->v, s->n, sizeof(*s->v), by_size_desc);
   skip_done(s);
-  int err = s->o.joblog ? wd_cli_batch_open_joblog(&s->batch, s->o.joblog) : 0;
+  int err = s->o.joblog ? wd__cli_batch_open_joblog(&s->batch, s->o.joblog) : 0;
   if (err) {
     if (made) /* leave nothing behind for a usage error */
       rmdir(s->o.outdir);
-    return wd_cli_fail("resize", "joblog %s: %s", s->o.joblog, strerror(-err));
+    return wd__cli_fail("resize", "joblog %s: %s", s->o.joblog, strerror(-err));
   }
   if (s->batch.todo == 0) {
     fprintf(stderr, "warden resize: all %zu outputs exist already\n", s->n);
@@ -195,20 +195,20 @@ static int prepare(wd_resize *s, int *go) {
 
 /* The batch, and the summary line; the exit status. */
 static int run_batch(wd_resize *s) {
-  wd_cli_batch *b = &s->batch;
+  wd__cli_batch *b = &s->batch;
   wd_register_resize_job();
   uint64_t t = s->o.timeout_ms;
   wd_pool_options po = {.workers = (unsigned)s->o.jobs,
                         .memory_limit = s->o.memory,
                         /* a second more than the deadline: the
                          * deadline, not the CPU limit, ends a slow image */
-                        .cpu_limit_s = t ? wd_cli_seconds_up(t) + 1 : 0};
-  int err = wd_cli_batch_start(b, &po);
+                        .cpu_limit_s = t ? wd__cli_seconds_up(t) + 1 : 0};
+  int err = wd__cli_batch_start(b, &po);
   if (err)
-    return wd_cli_fail("resize", "cannot start workers: %s", wd_strerror(err));
-  wd_cli_batch_loop(b);
-  int rc = wd_cli_batch_end(b);
-  double el = wd_cli_wall() - b->t0;
+    return wd__cli_fail("resize", "cannot start workers: %s", wd_strerror(err));
+  wd__cli_batch_loop(b);
+  int rc = wd__cli_batch_end(b);
+  double el = wd__cli_wall() - b->t0;
   if (!s->o.json || b->show_progress) {
     fprintf(stderr, "warden resize: %zu images in %.2f s (%.1f/s): %zu written, %zu failed",
             b->done, el, el > 0 ? (double)b->done / el : 0, b->done - b->failed, b->failed);
@@ -219,15 +219,15 @@ static int run_batch(wd_resize *s) {
   return rc;
 }
 
-int wd_cli_resize(int argc, char **argv) {
+int wd__cli_resize(int argc, char **argv) {
   wd_resize *s = calloc(1, sizeof(*s));
   if (s == NULL)
-    return wd_cli_fail("resize", "out of memory");
-  wd_cli_msg msg;
-  int rc = wd_cli_resize_parse(argc, argv, &s->o, &msg);
-  if (wd_cli_parse_ends(rc, "resize", wd_cli_resize_usage, &msg, &rc))
+    return wd__cli_fail("resize", "out of memory");
+  wd__cli_msg msg;
+  int rc = wd__cli_resize_parse(argc, argv, &s->o, &msg);
+  if (wd__cli_parse_ends(rc, "resize", wd__cli_resize_usage, &msg, &rc))
     goto done;
-  wd_cli_batch_init(&s->batch, "resize", "images", &resize_ops, s);
+  wd__cli_batch_init(&s->batch, "resize", "images", &resize_ops, s);
   s->batch.show_progress = s->o.progress && isatty(2);
   int go = 0;
   rc = prepare(s, &go);
@@ -236,7 +236,7 @@ int wd_cli_resize(int argc, char **argv) {
   else if (s->batch.logfd >= 0)
     close(s->batch.logfd);
 done:
-  wd_cli_resize_free(s);
+  wd__cli_resize_free(s);
   free(s);
   return rc;
 }

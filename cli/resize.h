@@ -10,8 +10,8 @@
  *
  * The batch driver (batch.c) holds the pool, the counters, the signals and
  * the joblog. */
-#ifndef WD_CLI_RESIZE_H
-#define WD_CLI_RESIZE_H
+#ifndef WD__CLI_RESIZE_H
+#define WD__CLI_RESIZE_H
 
 #include <sys/types.h>
 
@@ -32,11 +32,11 @@ typedef struct {
   int ninputs;
 } wd_resize_opts;
 
-extern const char wd_cli_resize_usage[];
+extern const char wd__cli_resize_usage[];
 
-/* As wd_cli_run_parse (opts.h): WD_CLI_GO, WD_CLI_HELP or UV_EINVAL with
+/* As wd__cli_run_parse (opts.h): WD__CLI_GO, WD__CLI_HELP or UV_EINVAL with
  * msg saying why. */
-int wd_cli_resize_parse(int argc, char **argv, wd_resize_opts *o, wd_cli_msg *msg);
+int wd__cli_resize_parse(int argc, char **argv, wd_resize_opts *o, wd__cli_msg *msg);
 
 typedef struct {
   char *path;   /* as found; NULL once --resume skips it */
@@ -53,7 +53,7 @@ typedef struct {
 
 typedef struct {
   wd_resize_opts o;
-  wd_cli_batch batch;
+  wd__cli_batch batch;
   wd_resize_img *v;   /* the inputs, largest first once the batch starts */
   size_t n, cap;
   size_t next;        /* the next input never started */
@@ -77,40 +77,40 @@ typedef enum {
 /* resize_find.c: adds the INPUT the user named (a file, a directory
  * searched by content); with "-", reads the list on stdin.  0, or
  * WD_EXIT_FAILURE said. */
-int wd_cli_resize_find(wd_resize *s, const char *input);
+int wd__cli_resize_find(wd_resize *s, const char *input);
 /* Whether an input may make an output: what was missing or not a regular
  * file when found only makes a row. */
-int wd_cli_resize_may_write(const wd_resize_img *m);
-void wd_cli_resize_free(wd_resize *s);
+int wd__cli_resize_may_write(const wd_resize_img *m);
+void wd__cli_resize_free(wd_resize *s);
 
 /* resize_names.c: whether path ends in ext (".tga"), in any case. */
-int wd_cli_has_ext(const char *path, const char *ext);
+int wd__cli_has_ext(const char *path, const char *ext);
 /* The output name of an input found at rel_in; NULL on ENOMEM. */
-char *wd_cli_resize_name(const wd_resize *s, const char *rel_in, int is_jpeg);
+char *wd__cli_resize_name(const wd_resize *s, const char *rel_in, int is_jpeg);
 /* Settles collisions between output names (a.png and a.gif), refusing
  * what cannot be settled.  0, or WD_EXIT_FAILURE said. */
-int wd_cli_resize_settle_names(wd_resize *s);
+int wd__cli_resize_settle_names(wd_resize *s);
 /* Whether the output of m exists already (--resume). */
-int wd_cli_resize_output_exists(const wd_resize *s, const wd_resize_img *m);
+int wd__cli_resize_output_exists(const wd_resize *s, const wd_resize_img *m);
 
 /* resize_read.c: starts reading input i and hands it to a worker once it
  * is in (or makes its row); done(i) is called when its future is set. */
-void wd_cli_resize_start(wd_resize *s, size_t i, wd_done_cb on_done);
+void wd__cli_resize_start(wd_resize *s, size_t i, wd_done_cb on_done);
 
 /* resize_rows.c: the row of input i: outcome, the image library's error
  * (WD_RESIZE_IMAGE), a message or NULL, the job's answer or NULL, the
  * output's path or NULL, how long it took.  Also its joblog line, and it
  * counts it as finished. */
-void wd_cli_resize_row(wd_resize *s, size_t i, wd_resize_outcome outcome, int img_error,
+void wd__cli_resize_row(wd_resize *s, size_t i, wd_resize_outcome outcome, int img_error,
                        const char *error, const wd_img_res *res, const char *out, double ms);
 /* A row for an input that never reached a worker (always a failure). */
-void wd_cli_resize_refuse(wd_resize *s, size_t i, wd_resize_outcome outcome, int img_error,
+void wd__cli_resize_refuse(wd_resize *s, size_t i, wd_resize_outcome outcome, int img_error,
                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* "3.0 GiB": a size for a row. */
-const char *wd_cli_human_size(uint64_t n, char *buf, size_t len);
+const char *wd__cli_human_size(uint64_t n, char *buf, size_t len);
 
 /* resize_write.c: writes data to dest atomically (see there).  0 or a
  * negative errno. */
-int wd_cli_write_atomic(const char *dest, const void *data, size_t len);
+int wd__cli_write_atomic(const char *dest, const void *data, size_t len);
 
 #endif

@@ -30,7 +30,7 @@ static const char *sniff_file(const char *path) {
   ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, head, sizeof(head)) : -1;
   close(fd);
   const char *kind = n > 0 ? wd_img_sniff(head, (size_t)n) : NULL;
-  return kind ? kind : wd_cli_has_ext(path, ".tga") ? "tga" : NULL;
+  return kind ? kind : wd__cli_has_ext(path, ".tga") ? "tga" : NULL;
 }
 
 static int is_jpeg(const char *kind) { return kind && strcmp(kind, "jpeg") == 0; }
@@ -50,7 +50,7 @@ static void add(wd_resize *s, const char *path, const char *rel_in, const struct
   memset(m, 0, sizeof(*m));
   m->path = strdup(path);
   m->rel_in = strdup(rel_in);
-  m->rel = wd_cli_resize_name(s, rel_in, jpeg);
+  m->rel = wd__cli_resize_name(s, rel_in, jpeg);
   if (m->path == NULL || m->rel_in == NULL || m->rel == NULL)
     abort();
   m->size = st ? st->st_size : 0;
@@ -59,7 +59,7 @@ static void add(wd_resize *s, const char *path, const char *rel_in, const struct
   m->is_jpeg = jpeg;
 }
 
-int wd_cli_resize_may_write(const wd_resize_img *m) { return !m->err && S_ISREG(m->mode); }
+int wd__cli_resize_may_write(const wd_resize_img *m) { return !m->err && S_ISREG(m->mode); }
 
 /* A directory, recursively: regular files that look like images (symlinks
  * to files are followed, symlinks to directories are not, so no loop).  rel
@@ -127,18 +127,18 @@ static int read_list(wd_resize *s) {
   }
   free(line);
   if (ferror(stdin))
-    return wd_cli_fail("resize", "reading the list on stdin: %s", strerror(errno));
+    return wd__cli_fail("resize", "reading the list on stdin: %s", strerror(errno));
   return 0;
 }
 
-int wd_cli_resize_find(wd_resize *s, const char *input) {
+int wd__cli_resize_find(wd_resize *s, const char *input) {
   if (strcmp(input, "-") == 0)
     return read_list(s);
   add_path(s, input);
   return 0;
 }
 
-void wd_cli_resize_free(wd_resize *s) {
+void wd__cli_resize_free(wd_resize *s) {
   for (size_t i = 0; i < s->n; i++) {
     free(s->v[i].path);
     free(s->v[i].rel);

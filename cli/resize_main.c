@@ -11,5 +11,5 @@ int main(int argc, char **argv) {
   /* getopt's own messages ("unrecognized option") name argv[0]. */
   static char name[] = "warden resize";
   argv[skip] = name;
-  return wd_cli_resize(argc - skip, argv + skip);
+  return wd__cli_resize(argc - skip, argv + skip);
 }

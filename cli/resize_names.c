@@ -10,12 +10,12 @@
 #include "cli.h"
 #include "resize.h"
 
-int wd_cli_has_ext(const char *path, const char *ext) {
+int wd__cli_has_ext(const char *path, const char *ext) {
   size_t n = strlen(path), e = strlen(ext);
   return n > e && strcasecmp(path + n - e, ext) == 0;
 }
 
-char *wd_cli_resize_name(const wd_resize *s, const char *rel_in, int is_jpeg) {
+char *wd__cli_resize_name(const wd_resize *s, const char *rel_in, int is_jpeg) {
   uint32_t format = s->o.req.format;
   const char *ext = format == WD_IMG_JPG   ? ".jpg"
                     : format == WD_IMG_PNG ? ".png"
@@ -59,12 +59,12 @@ static void rename_group(wd_resize_img **v, size_t i, size_t j) {
   size_t keep = i;
   const char *out_ext = strrchr(v[i]->rel, '.');
   for (size_t k = i; k < j; k++)
-    if (wd_cli_has_ext(v[k]->rel_in, out_ext)) {
+    if (wd__cli_has_ext(v[k]->rel_in, out_ext)) {
       keep = k;
       break;
     }
   for (size_t k = i; j - i > 1 && k < j; k++) {
-    if (k == keep || wd_cli_has_ext(v[k]->rel_in, out_ext))
+    if (k == keep || wd__cli_has_ext(v[k]->rel_in, out_ext))
       continue; /* the same name from two inputs: refused by the caller */
     char *r;
     if (asprintf(&r, "%s%s", v[k]->rel_in, out_ext) < 0)
@@ -78,13 +78,13 @@ static void rename_group(wd_resize_img **v, size_t i, size_t j) {
 
 /* a.png and a.gif would both become a.png: see rename_group.  What still
  * collides -- the same relative path under two inputs -- is refused. */
-int wd_cli_resize_settle_names(wd_resize *s) {
+int wd__cli_resize_settle_names(wd_resize *s) {
   wd_resize_img **v = malloc((s->n ? s->n : 1) * sizeof(*v)), *a, *b;
   if (v == NULL)
     abort();
   size_t n = 0;
   for (size_t i = 0; i < s->n; i++)
-    if (wd_cli_resize_may_write(&s->v[i]))
+    if (wd__cli_resize_may_write(&s->v[i]))
       v[n++] = &s->v[i];
   int rc = 0;
   if (collides(v, n, &a, &b)) {
@@ -96,14 +96,14 @@ int wd_cli_resize_settle_names(wd_resize *s) {
       i = j;
     }
     if (collides(v, n, &a, &b))
-      rc = wd_cli_fail("resize", "%s and %s would both be written to %s/%s", a->path,
+      rc = wd__cli_fail("resize", "%s and %s would both be written to %s/%s", a->path,
                        b->path, s->o.outdir, a->rel);
   }
   free(v);
   return rc;
 }
 
-int wd_cli_resize_output_exists(const wd_resize *s, const wd_resize_img *m) {
+int wd__cli_resize_output_exists(const wd_resize *s, const wd_resize_img *m) {
   char *out;
   struct stat st;
   if (asprintf(&out, "%s/%s", s->o.outdir, m->rel) < 0)

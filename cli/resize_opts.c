@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "resize.h"
 
-const char wd_cli_resize_usage[] =
+const char wd__cli_resize_usage[] =
     "Usage: warden resize [OPTION]... INPUT... -o OUTDIR\n"
     "Resize images to fit a box, on every core.  An INPUT is a file, a\n"
     "directory (searched recursively; images are found by their content), or\n"
@@ -95,14 +95,14 @@ static int parse_format(const char *s, uint32_t *format) {
 /* A count from lo to hi into a uint32_t field. */
 static int count32(const char *s, long lo, long hi, uint32_t *out) {
   long v;
-  if (wd_parse_count(s, lo, hi, &v))
+  if (wd__parse_count(s, lo, hi, &v))
     return UV_EINVAL;
   *out = (uint32_t)v;
   return 0;
 }
 
 /* One option; 0, or UV_EINVAL (msg says which, unless getopt did). */
-static int resize_option(int c, const char *arg, void *opts, wd_cli_msg *msg) {
+static int resize_option(int c, const char *arg, void *opts, wd__cli_msg *msg) {
   wd_resize_opts *o = opts;
   int bad = 0;
   switch (c) {
@@ -112,9 +112,9 @@ static int resize_option(int c, const char *arg, void *opts, wd_cli_msg *msg) {
   case OPT_UPSCALE: o->req.upscale = 1; break;
   case 'f': bad = parse_format(arg, &o->req.format); break;
   case 'q': bad = count32(arg, 1, RESIZE_MAX_QUALITY, &o->req.quality); break;
-  case 'j': bad = wd_parse_count(arg, 1, RESIZE_MAX_JOBS, &o->jobs); break;
-  case 't': bad = wd_parse_duration(arg, &o->timeout_ms); break;
-  case 'm': bad = wd_parse_size(arg, &o->memory); break;
+  case 'j': bad = wd__parse_count(arg, 1, RESIZE_MAX_JOBS, &o->jobs); break;
+  case 't': bad = wd__parse_duration(arg, &o->timeout_ms); break;
+  case 'm': bad = wd__parse_size(arg, &o->memory); break;
   case OPT_MAXPX: bad = parse_pixels(arg, &o->req.max_pixels); break;
   case OPT_JSON: o->json = 1; break;
   case OPT_JOBLOG: o->joblog = arg; break;
@@ -122,25 +122,25 @@ static int resize_option(int c, const char *arg, void *opts, wd_cli_msg *msg) {
   case OPT_PROGRESS: o->progress = 1; break;
   default: return UV_EINVAL; /* getopt said what */
   }
-  return bad ? wd_cli_bad_value(msg, resize_options, c, arg) : 0;
+  return bad ? wd__cli_bad_value(msg, resize_options, c, arg) : 0;
 }
 
-int wd_cli_resize_parse(int argc, char **argv, wd_resize_opts *o, wd_cli_msg *msg) {
+int wd__cli_resize_parse(int argc, char **argv, wd_resize_opts *o, wd__cli_msg *msg) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   *o = (wd_resize_opts){.jobs = n > 0 ? n : 1,
                         .timeout_ms = RESIZE_DEFAULT_TIMEOUT_MS,
                         .memory = RESIZE_DEFAULT_MEMORY,
                         .req = {.quality = RESIZE_DEFAULT_QUALITY,
                                 .max_pixels = RESIZE_DEFAULT_MAX_PIXELS}};
-  int rc = wd_cli_getopt(argc, argv, "o:w:H:f:q:j:t:m:h", resize_options, resize_option, o,
+  int rc = wd__cli_getopt(argc, argv, "o:w:H:f:q:j:t:m:h", resize_options, resize_option, o,
                          msg);
-  if (rc != WD_CLI_GO)
+  if (rc != WD__CLI_GO)
     return rc;
   if (o->outdir == NULL)
-    return wd_cli_say(msg, "missing -o OUTDIR (try 'warden resize --help')");
+    return wd__cli_say(msg, "missing -o OUTDIR (try 'warden resize --help')");
   if (optind == argc)
-    return wd_cli_say(msg, "no input (try 'warden resize --help')");
+    return wd__cli_say(msg, "no input (try 'warden resize --help')");
   o->inputs = argv + optind;
   o->ninputs = argc - optind;
-  return WD_CLI_GO;
+  return WD__CLI_GO;
 }

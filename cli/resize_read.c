@@ -62,7 +62,7 @@ static void finish_read(reader *r, ssize_t n) {
   if (s->batch.stopping) {
     /* Ctrl-C while it was read: it was not started, so no row. */
   } else if (n < 0) {
-    wd_cli_resize_refuse(s, r->i, WD_RESIZE_UNREADABLE, 0, "%s", uv_strerror((int)n));
+    wd__cli_resize_refuse(s, r->i, WD_RESIZE_UNREADABLE, 0, "%s", uv_strerror((int)n));
   } else {
     wd_task_options to = {.timeout_ms = s->o.timeout_ms};
     int err = wd_submit(s->batch.pool, "resize", r->req.p, r->req.len, &to, &m->f);
@@ -71,7 +71,7 @@ static void finish_read(reader *r, ssize_t n) {
       wd_future_set_data(m->f, s);
       wd_future_on_done(m->f, r->on_done, (void *)(uintptr_t)r->i);
     } else {
-      wd_cli_resize_refuse(s, r->i, WD_RESIZE_UNREADABLE, 0, "cannot hand it to a worker: %s",
+      wd__cli_resize_refuse(s, r->i, WD_RESIZE_UNREADABLE, 0, "cannot hand it to a worker: %s",
                            wd_strerror(err));
     }
   }
@@ -101,15 +101,15 @@ static int open_input(wd_resize *s, size_t i, struct stat *st) {
   char a[32], b[32];
   int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0 || fstat(fd, st) != 0) {
-    wd_cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "%s", strerror(errno));
+    wd__cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "%s", strerror(errno));
   } else if (!S_ISREG(st->st_mode)) {
-    wd_cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "not a regular file (%s)",
+    wd__cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "not a regular file (%s)",
                          file_type(st->st_mode));
   } else if ((uint64_t)st->st_size > s->max_file) {
-    wd_cli_resize_refuse(
+    wd__cli_resize_refuse(
         s, i, WD_RESIZE_IMAGE, WD_IMG_TOO_LARGE, "a file of %s; a worker takes at most %s (%s)",
-        wd_cli_human_size((uint64_t)st->st_size, a, sizeof(a)),
-        wd_cli_human_size(s->max_file, b, sizeof(b)),
+        wd__cli_human_size((uint64_t)st->st_size, a, sizeof(a)),
+        wd__cli_human_size(s->max_file, b, sizeof(b)),
         s->o.memory && s->o.memory / 2 < WD_ARG_MAX ? "half of --memory" : "the frame limit");
   } else {
     return fd;
@@ -119,15 +119,15 @@ static int open_input(wd_resize *s, size_t i, struct stat *st) {
   return -1;
 }
 
-void wd_cli_resize_start(wd_resize *s, size_t i, wd_done_cb on_done) {
+void wd__cli_resize_start(wd_resize *s, size_t i, wd_done_cb on_done) {
   wd_resize_img *m = &s->v[i];
-  m->started = wd_cli_wall();
+  m->started = wd__cli_wall();
   if (m->err) {
-    wd_cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "%s", strerror(-m->err));
+    wd__cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "%s", strerror(-m->err));
     return;
   }
   if (!S_ISREG(m->mode)) {
-    wd_cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "not a regular file (%s)",
+    wd__cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "not a regular file (%s)",
                          file_type(m->mode));
     return;
   }
@@ -154,7 +154,7 @@ void wd_cli_resize_start(wd_resize *s, size_t i, wd_done_cb on_done) {
     finish_read(r, err);
   return;
 fail:
-  wd_cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "%s", strerror(ENOMEM));
+  wd__cli_resize_refuse(s, i, WD_RESIZE_UNREADABLE, 0, "%s", strerror(ENOMEM));
   if (r)
     wd_out_free(&r->req);
   free(r);

@@ -25,7 +25,7 @@ static const char *status_name(wd_resize_outcome outcome, int img_error) {
 static void json_string_or_null(const char *key, const char *s) {
   printf(",\"%s\":", key);
   if (s)
-    wd_json_string(stdout, s, strlen(s));
+    wd__json_string(stdout, s, strlen(s));
   else
     printf("null");
 }
@@ -40,7 +40,7 @@ static void json_pair_or_null(const char *a, const char *b, int have, uint32_t x
 static void print_json(const wd_resize_img *m, const char *status, const char *error,
                        const wd_img_res *res, const char *out, double ms) {
   printf("{\"input\":");
-  wd_json_string(stdout, m->path, strlen(m->path));
+  wd__json_string(stdout, m->path, strlen(m->path));
   json_string_or_null("output", out);
   printf(",\"status\":\"%s\"", status);
   json_string_or_null("error", error);
@@ -56,7 +56,7 @@ static void print_json(const wd_resize_img *m, const char *status, const char *e
   fflush(stdout);
 }
 
-void wd_cli_resize_row(wd_resize *s, size_t i, wd_resize_outcome outcome, int img_error,
+void wd__cli_resize_row(wd_resize *s, size_t i, wd_resize_outcome outcome, int img_error,
                        const char *error, const wd_img_res *res, const char *out, double ms) {
   wd_resize_img *m = &s->v[i];
   const char *status = status_name(outcome, img_error);
@@ -69,22 +69,22 @@ void wd_cli_resize_row(wd_resize *s, size_t i, wd_resize_outcome outcome, int im
   }
   /* A record missing from the log is an image --resume would do again:
    * the driver stops the batch if the line cannot be written. */
-  wd_cli_batch_log(&s->batch, i + 1, m->started, ms / 1000, (long long)m->size,
+  wd__cli_batch_log(&s->batch, i + 1, m->started, ms / 1000, (long long)m->size,
                    res && !error ? res->len : 0, error ? 1 : 0, 0, m->path);
-  wd_cli_batch_finished(&s->batch, error != NULL);
+  wd__cli_batch_finished(&s->batch, error != NULL);
 }
 
-void wd_cli_resize_refuse(wd_resize *s, size_t i, wd_resize_outcome outcome, int img_error,
+void wd__cli_resize_refuse(wd_resize *s, size_t i, wd_resize_outcome outcome, int img_error,
                           const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  wd_cli_resize_row(s, i, outcome, img_error, msg, NULL, NULL, 0);
+  wd__cli_resize_row(s, i, outcome, img_error, msg, NULL, NULL, 0);
 }
 
-const char *wd_cli_human_size(uint64_t n, char *buf, size_t len) {
+const char *wd__cli_human_size(uint64_t n, char *buf, size_t len) {
   static const char *unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
   double v = (double)n;
   int k = 0;

@@ -62,7 +62,7 @@ static int write_all(int fd, const char *p, size_t n) {
  * it, so that an image whose row said ok is still there.  If only the
  * directory's fsync failed, dest exists and is whole, but may not survive
  * a power loss. */
-int wd_cli_write_atomic(const char *dest, const void *data, size_t len) {
+int wd__cli_write_atomic(const char *dest, const void *data, size_t len) {
   char *tmp;
   if (asprintf(&tmp, "%s.warden-XXXXXX", dest) < 0)
     return -ENOMEM;

@@ -47,7 +47,7 @@ static int fit_fd_limit(long *jobs) {
     return 0;
   long fit = rl.rlim_cur > FDS_FIXED ? (long)(rl.rlim_cur - FDS_FIXED) / FDS_PER_COMMAND : 0;
   if (fit < 1)
-    return wd_cli_fail("run", "too few file descriptors (ulimit -n %llu) to run a command: "
+    return wd__cli_fail("run", "too few file descriptors (ulimit -n %llu) to run a command: "
                        "it needs %d", (unsigned long long)rl.rlim_cur,
                        FDS_PER_COMMAND + FDS_FIXED);
   fprintf(stderr, "warden run: warning: only enough file descriptors (ulimit -n %llu) to "
@@ -60,19 +60,19 @@ static int fit_fd_limit(long *jobs) {
  * when there is something to run; else returns the exit status (0 when
  * the joblog has everything finished already). */
 static int prepare(wd_run *r, int *go) {
-  wd_cli_batch *b = &r->batch;
-  if (wd_cli_run_inputs(r) != 0)
+  wd__cli_batch *b = &r->batch;
+  if (wd__cli_run_inputs(r) != 0)
     return WD_EXIT_FAILURE;
-  int err = r->o.joblog ? wd_cli_batch_open_joblog(b, r->o.joblog) : 0;
+  int err = r->o.joblog ? wd__cli_batch_open_joblog(b, r->o.joblog) : 0;
   if (err)
-    return wd_cli_fail("run", "joblog %s: %s", r->o.joblog, wd_strerror(err));
+    return wd__cli_fail("run", "joblog %s: %s", r->o.joblog, wd_strerror(err));
   for (size_t i = 0; i < r->nitems; i++)
     b->todo += !r->items[i].skip;
   if (b->todo == 0)
     return 0; /* everything finished already */
   r->retry = malloc(r->nitems * sizeof(*r->retry)); /* each item waits once at most */
   if (r->retry == NULL)
-    return wd_cli_fail("run", "out of memory");
+    return wd__cli_fail("run", "out of memory");
   if ((size_t)r->o.jobs > b->todo)
     r->o.jobs = (long)b->todo;
   if (fit_fd_limit(&r->o.jobs))
@@ -83,22 +83,22 @@ static int prepare(wd_run *r, int *go) {
 
 /* The batch itself; its exit status. */
 static int run_batch(wd_run *r) {
-  wd_cli_batch *b = &r->batch;
+  wd__cli_batch *b = &r->batch;
   wd_register_builtins();
   wd_pool_options po = {.workers = (unsigned)r->o.jobs};
-  int err = wd_cli_batch_start(b, &po);
+  int err = wd__cli_batch_start(b, &po);
   if (err)
-    return wd_cli_fail("run", "cannot start workers: %s", wd_strerror(err));
+    return wd__cli_fail("run", "cannot start workers: %s", wd_strerror(err));
   r->containment = wd_pool_containment(b->pool);
   uv_timer_init(b->loop, &r->delay_timer);
   r->delay_timer.data = r;
-  wd_cli_batch_loop(b);
+  wd__cli_batch_loop(b);
   if (r->o.keep_order) /* after a stop, print what finished */
     for (; r->printed < r->nitems; r->printed++)
       if (r->items[r->printed].f && wd_future_done(r->items[r->printed].f))
-        wd_cli_run_report(r, r->printed);
+        wd__cli_run_report(r, r->printed);
   uv_close((uv_handle_t *)&r->delay_timer, NULL);
-  return wd_cli_batch_end(b);
+  return wd__cli_batch_end(b);
 }
 
 /* Futures a stop left unresolved or unprinted. */
@@ -108,18 +108,18 @@ static void release_items(wd_run *r) {
       wd_future_release(r->items[i].f);
 }
 
-int wd_cli_run(int argc, char **argv) {
+int wd__cli_run(int argc, char **argv) {
   wd_run *r = calloc(1, sizeof(*r));
   if (r == NULL)
-    return wd_cli_fail("run", "out of memory");
-  wd_cli_msg msg;
-  int rc = wd_cli_run_parse(argc, argv, &r->o, &msg);
-  if (wd_cli_parse_ends(rc, "run", wd_cli_run_usage, &msg, &rc))
+    return wd__cli_fail("run", "out of memory");
+  wd__cli_msg msg;
+  int rc = wd__cli_run_parse(argc, argv, &r->o, &msg);
+  if (wd__cli_parse_ends(rc, "run", wd__cli_run_usage, &msg, &rc))
     goto done;
-  wd_cli_batch_init(&r->batch, "run", "commands", &wd_cli_run_ops, r);
+  wd__cli_batch_init(&r->batch, "run", "commands", &wd__cli_run_ops, r);
   r->batch.show_progress = r->o.progress && isatty(2);
   r->batch.resume_from_log = 1;
-  r->tmpl = (wd_cli_template){r->o.tmpl, r->o.ntmpl, r->o.shell};
+  r->tmpl = (wd__cli_template){r->o.tmpl, r->o.ntmpl, r->o.shell};
   int go = 0;
   rc = prepare(r, &go);
   if (go)
@@ -128,7 +128,7 @@ int wd_cli_run(int argc, char **argv) {
     close(r->batch.logfd);
   release_items(r);
 done:
-  wd_cli_run_free_inputs(r);
+  wd__cli_run_free_inputs(r);
   free(r->retry);
   free(r);
   return rc;

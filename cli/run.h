@@ -10,8 +10,8 @@
  * An item is one command run: its inputs (one, or -N of them) and its
  * fate.  The batch driver (batch.c) holds the pool, the counters, the
  * signals and the joblog. */
-#ifndef WD_CLI_RUN_H
-#define WD_CLI_RUN_H
+#ifndef WD__CLI_RUN_H
+#define WD__CLI_RUN_H
 
 #include "batch.h"
 #include "opts.h"
@@ -33,8 +33,8 @@ typedef struct {
 
 typedef struct {
   wd_run_opts o;
-  wd_cli_batch batch;
-  wd_cli_template tmpl;
+  wd__cli_batch batch;
+  wd__cli_template tmpl;
   const char *containment; /* the pool's: "cgroup" or "process-group" */
   char **inputs;           /* every input, in order */
   size_t ninputs, inputs_cap;
@@ -52,20 +52,20 @@ typedef struct {
  * NUL-separated words); then the items, -N inputs each; then, with
  * --resume, the items the joblog says are finished are skipped.  0 or
  * WD_EXIT_FAILURE, said. */
-int wd_cli_run_inputs(wd_run *r);
+int wd__cli_run_inputs(wd_run *r);
 /* Frees the inputs and items. */
-void wd_cli_run_free_inputs(wd_run *r);
+void wd__cli_run_free_inputs(wd_run *r);
 
 /* run_sched.c: the batch's callbacks. */
-extern const wd_cli_batch_ops wd_cli_run_ops;
+extern const wd__cli_batch_ops wd__cli_run_ops;
 
 /* run_output.c: prints the finished item i (its output, or its row with
  * --json), then writes its joblog line, and lets go of its future. */
-void wd_cli_run_report(wd_run *r, size_t i);
+void wd__cli_run_report(wd_run *r, size_t i);
 /* Whether the result of an item counts as a failure that a retry may
  * fix (not a cancellation). */
-int wd_cli_run_retryable(const wd_result *res);
+int wd__cli_run_retryable(const wd_result *res);
 /* Whether it failed at all. */
-int wd_cli_run_failed(const wd_result *res);
+int wd__cli_run_failed(const wd_result *res);
 
 #endif

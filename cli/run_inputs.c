@@ -50,7 +50,7 @@ static int read_stdin(wd_run *r) {
     }
   }
   if (err == 0)
-    wd_split_inputs(b.p, b.len, r->o.null_sep ? '\0' : '\n', add_input, r);
+    wd__split_inputs(b.p, b.len, r->o.null_sep ? '\0' : '\n', add_input, r);
   wd_out_free(&b);
   return err;
 }
@@ -93,23 +93,23 @@ static void mark_finished(void *ctx, size_t seq) {
     r->items[seq - 1].skip = 1;
 }
 
-int wd_cli_run_inputs(wd_run *r) {
+int wd__cli_run_inputs(wd_run *r) {
   for (int k = 0; k < r->o.ninputs; k++)
     add_input(r, r->o.inputs[k], strlen(r->o.inputs[k]));
   if (r->ninputs == 0) {
     int err = read_stdin(r);
     if (err)
-      return wd_cli_fail("run", "reading stdin: %s", wd_strerror(err));
+      return wd__cli_fail("run", "reading stdin: %s", wd_strerror(err));
     if (r->ninputs == 0)
-      return wd_cli_fail("run", "no inputs on stdin");
+      return wd__cli_fail("run", "no inputs on stdin");
   }
   make_items(r);
   if (r->o.joblog && (r->o.resume || r->o.resume_failed))
-    wd_cli_joblog_finished(r->o.joblog, r->o.resume_failed, mark_finished, r);
+    wd__cli_joblog_finished(r->o.joblog, r->o.resume_failed, mark_finished, r);
   return 0;
 }
 
-void wd_cli_run_free_inputs(wd_run *r) {
+void wd__cli_run_free_inputs(wd_run *r) {
   for (size_t i = 0; i < r->nitems; i++) {
     if (r->items[i].input != r->inputs[r->items[i].args - r->inputs])
       free(r->items[i].input);

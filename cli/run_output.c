@@ -62,9 +62,9 @@ static verdict judge(const wd_result *r) {
   return v;
 }
 
-int wd_cli_run_failed(const wd_result *res) { return judge(res).failed; }
+int wd__cli_run_failed(const wd_result *res) { return judge(res).failed; }
 
-int wd_cli_run_retryable(const wd_result *res) {
+int wd__cli_run_retryable(const wd_result *res) {
   verdict v = judge(res);
   return v.failed && v.outcome != RUN_CANCELLED;
 }
@@ -100,20 +100,20 @@ static void json_int_or_null(const char *key, int have, int v) {
 static void print_json(const wd_run *r, size_t i, const wd_result *res, const verdict *v) {
   const wd_run_item *it = &r->items[i];
   printf("{\"seq\":%zu,\"input\":", i + 1);
-  wd_json_string(stdout, it->input, it->len);
+  wd__json_string(stdout, it->input, it->len);
   printf(",\"command\":");
-  wd_json_string(stdout, it->shown, strlen(it->shown));
+  wd__json_string(stdout, it->shown, strlen(it->shown));
   printf(",\"status\":\"%s\"", outcome_names[v->outcome]);
   json_int_or_null("exit_code", v->exit_code >= 0 && !v->signal, v->exit_code);
   json_int_or_null("signal", v->signal != 0, v->signal);
   printf(",\"duration_ms\":%.1f,\"attempts\":%u,\"stdout\":", (double)res->duration_ns / 1e6,
          it->attempts);
-  wd_json_string(stdout, v->have_output ? v->cr.out : "", v->have_output ? v->cr.out_len : 0);
+  wd__json_string(stdout, v->have_output ? v->cr.out : "", v->have_output ? v->cr.out_len : 0);
   printf(",\"stderr\":");
   if (v->have_output)
-    wd_json_string(stdout, v->cr.err, v->cr.err_len);
+    wd__json_string(stdout, v->cr.err, v->cr.err_len);
   else
-    wd_json_string(stdout, res->err_tail, res->err_len);
+    wd__json_string(stdout, res->err_tail, res->err_len);
   printf(",\"truncated\":%s,\"containment\":\"%s\"}\n",
          v->have_output && v->cr.truncated ? "true" : "false", r->containment);
   fflush(stdout);
@@ -137,9 +137,9 @@ static void print_text(const wd_run *r, size_t i, const wd_result *res, const ve
             (int)res->len, (const char *)res->data);
 }
 
-void wd_cli_run_report(wd_run *r, size_t i) {
+void wd__cli_run_report(wd_run *r, size_t i) {
   wd_run_item *it = &r->items[i];
-  wd_cli_batch *b = &r->batch;
+  wd__cli_batch *b = &r->batch;
   const wd_result *res = wd_future_result(it->f);
   verdict v = judge(res);
   if (r->o.json)
@@ -149,10 +149,10 @@ void wd_cli_run_report(wd_run *r, size_t i) {
   /* The joblog line goes after the output: a command the log calls
    * finished never lost what it printed. */
   if (!b->stdout_said && (fflush(stdout) != 0 || ferror(stdout)))
-    wd_cli_batch_write_failed(b, 1, errno ? errno : EIO);
+    wd__cli_batch_write_failed(b, 1, errno ? errno : EIO);
   if (!b->stdout_said) {
     size_t recv = v.have_output ? v.cr.out_len + v.cr.err_len : 0;
-    wd_cli_batch_log(b, i + 1, it->started, (double)res->duration_ns / 1e9, 0, recv,
+    wd__cli_batch_log(b, i + 1, it->started, (double)res->duration_ns / 1e9, 0, recv,
                      v.signal ? -1 : v.exit_code, v.signal, it->shown);
   } else if (b->logfd >= 0) {
     b->unlogged++;

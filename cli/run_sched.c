@@ -13,13 +13,13 @@
 #define PERCENT 100
 #define DEFAULT_GRACE_MS 1000
 
-static void start_more(wd_cli_batch *b);
+static void start_more(wd__cli_batch *b);
 
 /* The request for item i's command, sent to a worker's "command" job. */
 static int submit(wd_run *r, size_t i) {
   wd_run_item *it = &r->items[i];
   char **argv, *shown;
-  int err = wd_cli_template_expand(&r->tmpl, it->args, it->nargs, &argv, &shown);
+  int err = wd__cli_template_expand(&r->tmpl, it->args, it->nargs, &argv, &shown);
   if (err)
     return err;
   if (it->shown == NULL)
@@ -28,9 +28,9 @@ static int submit(wd_run *r, size_t i) {
     free(shown);
   wd_out req = {0};
   wd_cmd cmd = {WD_CMD_CAPTURE | WD_CMD_NULL_STDIN, r->o.max_output, r->o.memory,
-                wd_cli_seconds_up(r->o.cpu_ms), argv};
+                wd__cli_seconds_up(r->o.cpu_ms), argv};
   err = wd_cmd_encode(&req, &cmd);
-  wd_cli_template_free(argv);
+  wd__cli_template_free(argv);
   int sig = r->o.sig;
   wd_task_options to = {
       .timeout_ms = r->o.timeout_ms ? r->o.timeout_ms : WD_FOREVER,
@@ -50,13 +50,13 @@ static int submit(wd_run *r, size_t i) {
  * whose turn has come. */
 static void report(wd_run *r, size_t i) {
   if (!r->o.keep_order) {
-    wd_cli_run_report(r, i);
+    wd__cli_run_report(r, i);
     return;
   }
   while (r->printed < r->nitems &&
          (r->items[r->printed].skip || r->items[r->printed].finished)) {
     if (r->items[r->printed].f)
-      wd_cli_run_report(r, r->printed);
+      wd__cli_run_report(r, r->printed);
     r->printed++;
   }
 }
@@ -64,7 +64,7 @@ static void report(wd_run *r, size_t i) {
 /* --halt: after N failures (or N% of the commands) nothing new starts,
  * and with "now" what runs is killed. */
 static void check_halt(wd_run *r) {
-  wd_cli_batch *b = &r->batch;
+  wd__cli_batch *b = &r->batch;
   if (!r->o.halt_fail || r->halted)
     return;
   int hit = r->o.halt_percent
@@ -74,7 +74,7 @@ static void check_halt(wd_run *r) {
     return;
   r->halted = 1;
   fprintf(stderr, "warden run: halting after %zu failures\n", b->failed);
-  wd_cli_batch_stop(b, r->o.halt_now);
+  wd__cli_batch_stop(b, r->o.halt_now);
 }
 
 static void on_done(wd_future *f, void *data) {
@@ -83,7 +83,7 @@ static void on_done(wd_future *f, void *data) {
   wd_run_item *it = &r->items[i];
   const wd_result *res = wd_future_result(f);
   r->batch.running--;
-  if (wd_cli_run_retryable(res) && (long)it->attempts <= r->o.retries && !r->batch.stopping) {
+  if (wd__cli_run_retryable(res) && (long)it->attempts <= r->o.retries && !r->batch.stopping) {
     wd_future_release(it->f); /* try again, ahead of new inputs */
     it->f = NULL;
     r->retry[r->nretry++] = i;
@@ -91,9 +91,9 @@ static void on_done(wd_future *f, void *data) {
     return;
   }
   it->finished = 1;
-  int failed = wd_cli_run_failed(res);
+  int failed = wd__cli_run_failed(res);
   report(r, i); /* may release f: res is not used after it */
-  wd_cli_batch_finished(&r->batch, failed);
+  wd__cli_batch_finished(&r->batch, failed);
   check_halt(r);
   start_more(&r->batch);
 }
@@ -109,7 +109,7 @@ static void start(wd_run *r, size_t i) {
     return;
   }
   it->attempts++;
-  it->started = wd_cli_wall();
+  it->started = wd__cli_wall();
   r->batch.running++;
   r->last_start = uv_hrtime();
   wd_future_set_data(it->f, r);
@@ -132,7 +132,7 @@ static uint64_t wait_ms(const wd_run *r) {
 
 /* Starts commands while there is room, honouring --delay/--rate; retries
  * go first. */
-static void start_more(wd_cli_batch *b) {
+static void start_more(wd__cli_batch *b) {
   wd_run *r = b->data;
   while (!b->stopping && b->running < (size_t)r->o.jobs) {
     while (r->next < r->nitems && r->items[r->next].skip)
@@ -153,15 +153,15 @@ static void start_more(wd_cli_batch *b) {
   }
 }
 
-static void on_stop(wd_cli_batch *b, int now) {
+static void on_stop(wd__cli_batch *b, int now) {
   (void)now;
   uv_timer_stop(&((wd_run *)b->data)->delay_timer);
 }
 
-static void progress(const wd_cli_batch *b, FILE *f, double elapsed_s, double eta_s) {
+static void progress(const wd__cli_batch *b, FILE *f, double elapsed_s, double eta_s) {
   (void)elapsed_s;
   fprintf(f, "%zu/%zu done, %zu failed, %zu running, ETA %.0fs", b->done, b->todo, b->failed,
           b->running, eta_s);
 }
 
-const wd_cli_batch_ops wd_cli_run_ops = {start_more, on_stop, progress};
+const wd__cli_batch_ops wd__cli_run_ops = {start_more, on_stop, progress};

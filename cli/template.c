@@ -31,7 +31,7 @@ static char *finish(text *t) {
   return NULL;
 }
 
-static int has_braces(const wd_cli_template *t) {
+static int has_braces(const wd__cli_template *t) {
   for (int i = 0; i < t->nwords; i++)
     if (strstr(t->words[i], "{}"))
       return 1;
@@ -71,7 +71,7 @@ static char *joined(char *const *args, int nargs, int quote) {
 
 /* --shell: the template as one script, "{}" standing for the quoted
  * inputs (appended when there is none). */
-static char *script(const wd_cli_template *t, const char *all, int nargs) {
+static char *script(const wd__cli_template *t, const char *all, int nargs) {
   text s = {{0}, 0};
   for (int i = 0; i < t->nwords; i++) {
     if (i)
@@ -86,7 +86,7 @@ static char *script(const wd_cli_template *t, const char *all, int nargs) {
 }
 
 /* The words of the command, NULL-terminated; NULL on ENOMEM. */
-static char **words(const wd_cli_template *t, char *const *args, int nargs, const char *all) {
+static char **words(const wd__cli_template *t, char *const *args, int nargs, const char *all) {
   size_t max = (size_t)t->nwords * (size_t)(nargs + 1) + (size_t)nargs + 1;
   char **argv = calloc(max, sizeof(char *));
   if (argv == NULL)
@@ -123,7 +123,7 @@ static char *show(char *const *argv) {
   return finish(&s);
 }
 
-int wd_cli_template_expand(const wd_cli_template *t, char *const *args, int nargs,
+int wd__cli_template_expand(const wd__cli_template *t, char *const *args, int nargs,
                            char ***argv, char **shown) {
   char *all = joined(args, nargs, t->shell);
   char **v = NULL, *line = NULL;
@@ -147,11 +147,11 @@ int wd_cli_template_expand(const wd_cli_template *t, char *const *args, int narg
 fail:
   free(all);
   free(line);
-  wd_cli_template_free(v);
+  wd__cli_template_free(v);
   return UV_ENOMEM;
 }
 
-void wd_cli_template_free(char **argv) {
+void wd__cli_template_free(char **argv) {
   for (int i = 0; argv && argv[i]; i++)
     free(argv[i]);
   free(argv);

@@ -23,7 +23,7 @@ static void emit(void *ctx, const char *p, size_t n) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int k = 0; k < 2; k++) {
     tally t = {(const char *)data, size, 0, 0, k ? '\0' : '\n'};
-    wd_split_inputs(t.base, size, t.sep, emit, &t);
+    wd__split_inputs(t.base, size, t.sep, emit, &t);
     size_t seps = 0, crs = 0; /* bytes not in any input: separators, and
                                  a '\r' dropped before a '\n' or the end */
     for (size_t i = 0; i < size; i++)

@@ -14,11 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint64_t v;
   int sig;
   long n;
-  wd_parse_duration(s, &v);
-  wd_parse_size(s, &v);
-  if (wd_parse_signal(s, &sig) == 0 && (sig < 1 || sig > 64))
+  wd__parse_duration(s, &v);
+  wd__parse_size(s, &v);
+  if (wd__parse_signal(s, &sig) == 0 && (sig < 1 || sig > 64))
     __builtin_trap();
-  if (wd_parse_count(s, -5, 1000, &n) == 0 && (n < -5 || n > 1000))
+  if (wd__parse_count(s, -5, 1000, &n) == 0 && (n < -5 || n > 1000))
     __builtin_trap();
   free(s);
   return 0;

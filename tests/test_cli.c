@@ -35,50 +35,50 @@ static int count_lines(const char *path) {
 
 START_TEST(parse_words) {
   uint64_t v;
-  ck_assert_int_eq(wd_parse_duration("250ms", &v), 0);
+  ck_assert_int_eq(wd__parse_duration("250ms", &v), 0);
   ck_assert_uint_eq(v, 250);
-  ck_assert_int_eq(wd_parse_duration("1m30s", &v), 0);
+  ck_assert_int_eq(wd__parse_duration("1m30s", &v), 0);
   ck_assert_uint_eq(v, 90000);
-  ck_assert_int_eq(wd_parse_duration("1.5", &v), 0);
+  ck_assert_int_eq(wd__parse_duration("1.5", &v), 0);
   ck_assert_uint_eq(v, 1500);
-  ck_assert_int_eq(wd_parse_duration("2h", &v), 0);
+  ck_assert_int_eq(wd__parse_duration("2h", &v), 0);
   ck_assert_uint_eq(v, 7200000);
-  ck_assert_int_eq(wd_parse_duration("0", &v), 0);
+  ck_assert_int_eq(wd__parse_duration("0", &v), 0);
   ck_assert_uint_eq(v, 0);
   /* A positive duration is at least one tick, never 0 = "none". */
-  ck_assert_int_eq(wd_parse_duration("0.0004", &v), 0);
+  ck_assert_int_eq(wd__parse_duration("0.0004", &v), 0);
   ck_assert_uint_eq(v, 1);
-  ck_assert_int_eq(wd_parse_duration("0.4ms", &v), 0);
+  ck_assert_int_eq(wd__parse_duration("0.4ms", &v), 0);
   ck_assert_uint_eq(v, 1);
-  ck_assert_int_eq(wd_parse_duration("0.000001s", &v), 0);
+  ck_assert_int_eq(wd__parse_duration("0.000001s", &v), 0);
   ck_assert_uint_eq(v, 1);
-  ck_assert_int_eq(wd_parse_duration("0ms", &v), 0);
+  ck_assert_int_eq(wd__parse_duration("0ms", &v), 0);
   ck_assert_uint_eq(v, 0);
-  ck_assert_int_eq(wd_parse_duration("0.0", &v), 0);
+  ck_assert_int_eq(wd__parse_duration("0.0", &v), 0);
   ck_assert_uint_eq(v, 0);
-  ck_assert_int_eq(wd_parse_duration("10x", &v), UV_EINVAL);
-  ck_assert_int_eq(wd_parse_duration("-1", &v), UV_EINVAL);
-  ck_assert_int_eq(wd_parse_duration("", &v), UV_EINVAL);
-  ck_assert_int_eq(wd_parse_duration("1s5", &v), UV_EINVAL);
-  ck_assert_int_eq(wd_parse_size("512M", &v), 0);
+  ck_assert_int_eq(wd__parse_duration("10x", &v), UV_EINVAL);
+  ck_assert_int_eq(wd__parse_duration("-1", &v), UV_EINVAL);
+  ck_assert_int_eq(wd__parse_duration("", &v), UV_EINVAL);
+  ck_assert_int_eq(wd__parse_duration("1s5", &v), UV_EINVAL);
+  ck_assert_int_eq(wd__parse_size("512M", &v), 0);
   ck_assert_uint_eq(v, 512u << 20);
-  ck_assert_int_eq(wd_parse_size("1.5GiB", &v), 0);
+  ck_assert_int_eq(wd__parse_size("1.5GiB", &v), 0);
   ck_assert_uint_eq(v, 3u << 29);
-  ck_assert_int_eq(wd_parse_size("4096", &v), 0);
+  ck_assert_int_eq(wd__parse_size("4096", &v), 0);
   ck_assert_uint_eq(v, 4096);
-  ck_assert_int_eq(wd_parse_size("0.0001K", &v), 0);
+  ck_assert_int_eq(wd__parse_size("0.0001K", &v), 0);
   ck_assert_uint_eq(v, 1);
-  ck_assert_int_eq(wd_parse_size("0", &v), 0);
+  ck_assert_int_eq(wd__parse_size("0", &v), 0);
   ck_assert_uint_eq(v, 0);
-  ck_assert_int_eq(wd_parse_size("12Q", &v), UV_EINVAL);
+  ck_assert_int_eq(wd__parse_size("12Q", &v), UV_EINVAL);
   int sig;
-  ck_assert_int_eq(wd_parse_signal("TERM", &sig), 0);
+  ck_assert_int_eq(wd__parse_signal("TERM", &sig), 0);
   ck_assert_int_eq(sig, SIGTERM);
-  ck_assert_int_eq(wd_parse_signal("sigkill", &sig), 0);
+  ck_assert_int_eq(wd__parse_signal("sigkill", &sig), 0);
   ck_assert_int_eq(sig, SIGKILL);
-  ck_assert_int_eq(wd_parse_signal("9", &sig), 0);
+  ck_assert_int_eq(wd__parse_signal("9", &sig), 0);
   ck_assert_int_eq(sig, 9);
-  ck_assert_int_eq(wd_parse_signal("NOPE", &sig), UV_EINVAL);
+  ck_assert_int_eq(wd__parse_signal("NOPE", &sig), UV_EINVAL);
 }
 END_TEST
 
@@ -88,18 +88,18 @@ START_TEST(parse_joblog_lines) {
   size_t seq;
   int ev, sig;
   const char *ok = "12\t:\t1700000000.123\t0.005\t0\t42\t3\t0\tsleep 1";
-  ck_assert_int_eq(wd_parse_joblog_line(ok, strlen(ok), &seq, &ev, &sig), 0);
+  ck_assert_int_eq(wd__parse_joblog_line(ok, strlen(ok), &seq, &ev, &sig), 0);
   ck_assert_uint_eq(seq, 12);
   ck_assert_int_eq(ev, 3);
   ck_assert_int_eq(sig, 0);
   /* GNU parallel pads JobRuntime; a killed command has Exitval -1. */
   const char *gnu = "3\tlocal\t1700000000.123\t     0.005\t0\t0\t-1\t9\tsleep 9";
-  ck_assert_int_eq(wd_parse_joblog_line(gnu, strlen(gnu), &seq, &ev, &sig), 0);
+  ck_assert_int_eq(wd__parse_joblog_line(gnu, strlen(gnu), &seq, &ev, &sig), 0);
   ck_assert_int_eq(ev, -1);
   ck_assert_int_eq(sig, 9);
   /* The command may be empty and may hold tabs of an older log. */
   const char *tabs = "4\t:\t1.0\t0.1\t0\t0\t0\t0\ta\tb";
-  ck_assert_int_eq(wd_parse_joblog_line(tabs, strlen(tabs), &seq, &ev, &sig), 0);
+  ck_assert_int_eq(wd__parse_joblog_line(tabs, strlen(tabs), &seq, &ev, &sig), 0);
   static const char *bad[] = {
       "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand",
       "2 : 0 0 0 0 0 0 fake",              /* spaces are not tabs */
@@ -117,7 +117,7 @@ START_TEST(parse_joblog_lines) {
       "",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-    ck_assert_msg(wd_parse_joblog_line(bad[i], strlen(bad[i]), &seq, &ev, &sig) == UV_EINVAL,
+    ck_assert_msg(wd__parse_joblog_line(bad[i], strlen(bad[i]), &seq, &ev, &sig) == UV_EINVAL,
                   "accepted: %s", bad[i]);
 }
 END_TEST

@@ -13,15 +13,15 @@
 #define ARGC(v) ((int)(sizeof(v) / sizeof((v)[0])) - 1)
 
 /* (getopt itself names an unknown option on stderr.) */
-static int run_parse(char **argv, int argc, wd_run_opts *o, wd_cli_msg *m) {
-  return wd_cli_run_parse(argc, argv, o, m);
+static int run_parse(char **argv, int argc, wd_run_opts *o, wd__cli_msg *m) {
+  return wd__cli_run_parse(argc, argv, o, m);
 }
 
 START_TEST(run_defaults) {
   char *argv[] = {"warden run", "echo", "hi", NULL};
   wd_run_opts o;
-  wd_cli_msg m;
-  ck_assert_int_eq(run_parse(argv, ARGC(argv), &o, &m), WD_CLI_GO);
+  wd__cli_msg m;
+  ck_assert_int_eq(run_parse(argv, ARGC(argv), &o, &m), WD__CLI_GO);
   ck_assert_int_ge(o.jobs, 1);
   ck_assert_uint_eq(o.max_output, 16u << 20);
   ck_assert_int_eq(o.max_args, 1);
@@ -43,8 +43,8 @@ START_TEST(run_every_option) {
                   "--resume-failed", "--progress", "-0", "-N", "2", "--shell",
                   "--", "echo", "{}", ":::", "a", "b", "c", NULL};
   wd_run_opts o;
-  wd_cli_msg m;
-  ck_assert_int_eq(run_parse(argv, ARGC(argv), &o, &m), WD_CLI_GO);
+  wd__cli_msg m;
+  ck_assert_int_eq(run_parse(argv, ARGC(argv), &o, &m), WD__CLI_GO);
   ck_assert_int_eq(o.jobs, 3);
   ck_assert_uint_eq(o.timeout_ms, 90000);
   ck_assert_int_eq(o.sig, SIGTERM);
@@ -74,17 +74,17 @@ END_TEST
 START_TEST(run_stops_at_the_command) {
   char *argv[] = {"warden run", "-j2", "grep", "-v", "x", NULL};
   wd_run_opts o;
-  wd_cli_msg m;
-  ck_assert_int_eq(run_parse(argv, ARGC(argv), &o, &m), WD_CLI_GO);
+  wd__cli_msg m;
+  ck_assert_int_eq(run_parse(argv, ARGC(argv), &o, &m), WD__CLI_GO);
   ck_assert_int_eq(o.jobs, 2);
   ck_assert_int_eq(o.ntmpl, 3);
   ck_assert_str_eq(o.tmpl[1], "-v");
   char *argv2[] = {"warden run", "--", "-j", NULL};
-  ck_assert_int_eq(run_parse(argv2, ARGC(argv2), &o, &m), WD_CLI_GO);
+  ck_assert_int_eq(run_parse(argv2, ARGC(argv2), &o, &m), WD__CLI_GO);
   ck_assert_int_eq(o.jobs >= 1, 1);
   ck_assert_str_eq(o.tmpl[0], "-j");
   char *argv3[] = {"warden run", "--delay", "1.5", "-N0", "true", NULL};
-  ck_assert_int_eq(run_parse(argv3, ARGC(argv3), &o, &m), WD_CLI_GO);
+  ck_assert_int_eq(run_parse(argv3, ARGC(argv3), &o, &m), WD__CLI_GO);
   ck_assert_uint_eq(o.delay_ms, 1500);
   ck_assert_int_eq(o.max_args, 0);
 }
@@ -116,7 +116,7 @@ START_TEST(run_bad_values_named) {
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     char *argv[] = {"warden run", (char *)bad[i].opt, (char *)bad[i].arg, "true", NULL};
     wd_run_opts o;
-    wd_cli_msg m;
+    wd__cli_msg m;
     ck_assert_int_eq(run_parse(argv, ARGC(argv), &o, &m), UV_EINVAL);
     ck_assert_msg(strstr(m.text, bad[i].says) != NULL, "%s %s: \"%s\"", bad[i].opt,
                   bad[i].arg, m.text);
@@ -126,7 +126,7 @@ END_TEST
 
 START_TEST(run_usage_errors) {
   wd_run_opts o;
-  wd_cli_msg m;
+  wd__cli_msg m;
   char *none[] = {"warden run", "-j2", NULL};
   ck_assert_int_eq(run_parse(none, ARGC(none), &o, &m), UV_EINVAL);
   ck_assert_str_eq(m.text, "missing command (try 'warden run --help')");
@@ -140,16 +140,16 @@ START_TEST(run_usage_errors) {
   ck_assert_int_eq(run_parse(bogus, ARGC(bogus), &o, &m), UV_EINVAL);
   ck_assert_str_eq(m.text, ""); /* getopt said it */
   char *help[] = {"warden run", "-j", "2", "--help", NULL};
-  ck_assert_int_eq(run_parse(help, ARGC(help), &o, &m), WD_CLI_HELP);
+  ck_assert_int_eq(run_parse(help, ARGC(help), &o, &m), WD__CLI_HELP);
 }
 END_TEST
 
 START_TEST(exec_options) {
   wd_exec_opts o;
-  wd_cli_msg m;
+  wd__cli_msg m;
   char *argv[] = {"warden exec", "-t", "250ms", "-s", "TERM", "-m", "2G", "-c", "1.5",
                   "--", "sleep", "-x", NULL};
-  ck_assert_int_eq(wd_cli_exec_parse(ARGC(argv), argv, &o, &m), WD_CLI_GO);
+  ck_assert_int_eq(wd__cli_exec_parse(ARGC(argv), argv, &o, &m), WD__CLI_GO);
   ck_assert_uint_eq(o.timeout_ms, 250);
   ck_assert_int_eq(o.sig, SIGTERM);
   ck_assert_uint_eq(o.grace_ms, 1000); /* --signal without --kill-after */
@@ -159,10 +159,10 @@ START_TEST(exec_options) {
   ck_assert_str_eq(o.argv[1], "-x");
   ck_assert_ptr_null(o.argv[2]);
   char *grace[] = {"warden exec", "-s", "INT", "-k", "0", "true", NULL};
-  ck_assert_int_eq(wd_cli_exec_parse(ARGC(grace), grace, &o, &m), WD_CLI_GO);
+  ck_assert_int_eq(wd__cli_exec_parse(ARGC(grace), grace, &o, &m), WD__CLI_GO);
   ck_assert_uint_eq(o.grace_ms, 0);
   char *dflt[] = {"warden exec", "true", NULL};
-  ck_assert_int_eq(wd_cli_exec_parse(ARGC(dflt), dflt, &o, &m), WD_CLI_GO);
+  ck_assert_int_eq(wd__cli_exec_parse(ARGC(dflt), dflt, &o, &m), WD__CLI_GO);
   ck_assert(o.timeout_ms == 0 && o.sig == 0 && o.grace_ms == 0 && o.memory == 0);
 }
 END_TEST
@@ -179,23 +179,23 @@ START_TEST(exec_bad_values) {
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     char *argv[] = {"warden exec", (char *)bad[i].opt, (char *)bad[i].arg, "true", NULL};
     wd_exec_opts o;
-    wd_cli_msg m;
-    ck_assert_int_eq(wd_cli_exec_parse(ARGC(argv), argv, &o, &m), UV_EINVAL);
+    wd__cli_msg m;
+    ck_assert_int_eq(wd__cli_exec_parse(ARGC(argv), argv, &o, &m), UV_EINVAL);
     ck_assert_msg(strstr(m.text, bad[i].says) != NULL, "%s: \"%s\"", bad[i].arg, m.text);
   }
   char *none[] = {"warden exec", NULL};
   wd_exec_opts o;
-  wd_cli_msg m;
-  ck_assert_int_eq(wd_cli_exec_parse(ARGC(none), none, &o, &m), UV_EINVAL);
+  wd__cli_msg m;
+  ck_assert_int_eq(wd__cli_exec_parse(ARGC(none), none, &o, &m), UV_EINVAL);
   ck_assert_str_eq(m.text, "missing command (try 'warden exec --help')");
 }
 END_TEST
 
 START_TEST(resize_options) {
   wd_resize_opts o;
-  wd_cli_msg m;
+  wd__cli_msg m;
   char *dflt[] = {"warden resize", "in", "-o", "out", NULL};
-  ck_assert_int_eq(wd_cli_resize_parse(ARGC(dflt), dflt, &o, &m), WD_CLI_GO);
+  ck_assert_int_eq(wd__cli_resize_parse(ARGC(dflt), dflt, &o, &m), WD__CLI_GO);
   ck_assert_uint_eq(o.timeout_ms, 30000);
   ck_assert_uint_eq(o.memory, (uint64_t)1 << 30);
   ck_assert_uint_eq(o.req.quality, 85);
@@ -207,7 +207,7 @@ START_TEST(resize_options) {
                  "-q", "90", "-j", "2", "-t", "5s", "-m", "256M", "--max-pixels", "2.5M",
                  "--json", "--joblog", "log", "--resume", "--progress", "-o", "out",
                  "a", "b", NULL};
-  ck_assert_int_eq(wd_cli_resize_parse(ARGC(all), all, &o, &m), WD_CLI_GO);
+  ck_assert_int_eq(wd__cli_resize_parse(ARGC(all), all, &o, &m), WD__CLI_GO);
   ck_assert(o.req.width == 64 && o.req.height == 48 && o.req.upscale == 1);
   ck_assert_uint_eq(o.req.format, WD_IMG_JPG);
   ck_assert_uint_eq(o.req.quality, 90);
@@ -229,14 +229,14 @@ START_TEST(resize_options) {
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     char *argv[] = {"warden resize", (char *)bad[i].opt, (char *)bad[i].arg, "in", "-o", "out",
                     NULL};
-    ck_assert_int_eq(wd_cli_resize_parse(ARGC(argv), argv, &o, &m), UV_EINVAL);
+    ck_assert_int_eq(wd__cli_resize_parse(ARGC(argv), argv, &o, &m), UV_EINVAL);
     ck_assert_msg(strstr(m.text, bad[i].says) != NULL, "%s: \"%s\"", bad[i].arg, m.text);
   }
   char *noout[] = {"warden resize", "in", NULL};
-  ck_assert_int_eq(wd_cli_resize_parse(ARGC(noout), noout, &o, &m), UV_EINVAL);
+  ck_assert_int_eq(wd__cli_resize_parse(ARGC(noout), noout, &o, &m), UV_EINVAL);
   ck_assert(strstr(m.text, "missing -o OUTDIR") != NULL);
   char *noin[] = {"warden resize", "-o", "out", NULL};
-  ck_assert_int_eq(wd_cli_resize_parse(ARGC(noin), noin, &o, &m), UV_EINVAL);
+  ck_assert_int_eq(wd__cli_resize_parse(ARGC(noin), noin, &o, &m), UV_EINVAL);
   ck_assert(strstr(m.text, "no input") != NULL);
 }
 END_TEST
@@ -247,9 +247,9 @@ END_TEST
  * command shown. */
 static void expect(char **words, int nwords, int shell, char **args, int nargs,
                    const char *argv_joined, const char *shown) {
-  wd_cli_template t = {words, nwords, shell};
+  wd__cli_template t = {words, nwords, shell};
   char **argv, *text;
-  ck_assert_int_eq(wd_cli_template_expand(&t, args, nargs, &argv, &text), 0);
+  ck_assert_int_eq(wd__cli_template_expand(&t, args, nargs, &argv, &text), 0);
   char got[512] = "";
   for (int i = 0; argv[i]; i++) {
     if (i)
@@ -258,7 +258,7 @@ static void expect(char **words, int nwords, int shell, char **args, int nargs,
   }
   ck_assert_str_eq(got, argv_joined);
   ck_assert_str_eq(text, shown);
-  wd_cli_template_free(argv);
+  wd__cli_template_free(argv);
   free(text);
 }
 
