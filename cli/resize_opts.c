@@ -43,7 +43,6 @@ const char wd__cli_resize_usage[] =
 #define RESIZE_DEFAULT_QUALITY 85
 #define RESIZE_DEFAULT_TIMEOUT_MS 30000
 #define RESIZE_DEFAULT_MEMORY ((uint64_t)1 << 30)
-#define RESIZE_DEFAULT_MAX_PIXELS 100000000
 #define PIXELS_MAX 1e15
 
 enum { OPT_UPSCALE = 256, OPT_MAXPX, OPT_JSON, OPT_JOBLOG, OPT_RESUME, OPT_PROGRESS };
@@ -131,7 +130,7 @@ int wd__cli_resize_parse(int argc, char **argv, wd_resize_opts *o, wd__cli_msg *
                         .timeout_ms = RESIZE_DEFAULT_TIMEOUT_MS,
                         .memory = RESIZE_DEFAULT_MEMORY,
                         .req = {.quality = RESIZE_DEFAULT_QUALITY,
-                                .max_pixels = RESIZE_DEFAULT_MAX_PIXELS}};
+                                .max_pixels = WD_IMG_MAX_PIXELS}};
   int rc = wd__cli_getopt(argc, argv, "o:w:H:f:q:j:t:m:h", resize_options, resize_option, o,
                          msg);
   if (rc != WD__CLI_GO)

@@ -19,7 +19,6 @@
 #include <time.h>
 
 #include "helpers.h"
-#include "../jobs/command.h"
 #include "images.h" /* read_file */
 
 static char dir[64];
