@@ -243,13 +243,14 @@ $(SHARED): warden.sym
 	ln -sf $(notdir $@) $(patsubst %.$(VERSION),%.$(SOMAJOR),$@)
 	ln -sf $(patsubst %.$(VERSION),%.$(SOMAJOR),$(notdir $@)) $(patsubst %.$(VERSION),%,$@)
 
-# make man: the man pages (man/*.scd, scdoc) into $(B)/man/.
+# make man: the man pages (man/*.scd, scdoc) into $(B)/man/, each
+# footer saying the version of include/warden.h, whatever its source says.
 MAN_SRC := $(wildcard man/*.scd)
 MANS    := $(MAN_SRC:man/%.scd=$(B)/man/%)
 man: $(MANS)
-$(B)/man/%: man/%.scd $(DEPS)
+$(B)/man/%: man/%.scd include/warden.h $(DEPS)
 	@mkdir -p $(dir $@)
-	scdoc < $< > $@
+	sed '1s/"warden [0-9.]*"/"warden $(VERSION)"/' $< | scdoc > $@
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=] [MANDIR=]: the
 # program, its resize helper where warden looks for it (../libexec/warden/
