@@ -244,7 +244,7 @@ $(SHARED): warden.sym
 	ln -sf $(patsubst %.$(VERSION),%.$(SOMAJOR),$(notdir $@)) $(patsubst %.$(VERSION),%,$@)
 
 # make man: the man pages (man/*.scd, scdoc) into $(B)/man/, each
-# footer saying the version of include/warden.h, whatever its source says.
+# saying the version of include/warden.h, whatever its source says.
 MAN_SRC := $(wildcard man/*.scd)
 MANS    := $(MAN_SRC:man/%.scd=$(B)/man/%)
 man: $(MANS)
