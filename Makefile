@@ -250,7 +250,7 @@ MANS    := $(MAN_SRC:man/%.scd=$(B)/man/%)
 man: $(MANS)
 $(B)/man/%: man/%.scd include/warden.h $(DEPS)
 	@mkdir -p $(dir $@)
-	sed '1s/"warden [0-9.]*"/"warden $(VERSION)"/' $< | scdoc > $@
+	sed '1s/"warden [0-9.]*"/"warden $(VERSION)"/' $< | scdoc > $@.tmp && mv $@.tmp $@
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=] [MANDIR=]: the
 # program, its resize helper where warden looks for it (../libexec/warden/
