@@ -27,8 +27,9 @@ static int submit(wd_run *r, size_t i) {
   else
     free(shown);
   wd_out req = {0};
-  wd_cmd cmd = {WD_CMD_CAPTURE | WD_CMD_NULL_STDIN, r->o.max_output, r->o.memory,
-                wd__cli_seconds_up(r->o.cpu_ms), argv};
+  wd_cmd cmd = {.flags = WD_CMD_CAPTURE | WD_CMD_NULL_STDIN, .max_output = r->o.max_output,
+                .memory_limit = r->o.memory, .cpu_limit_s = wd__cli_seconds_up(r->o.cpu_ms),
+                .argv = argv};
   err = wd_cmd_encode(&req, &cmd);
   wd__cli_template_free(argv);
   int sig = r->o.sig;

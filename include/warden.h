@@ -249,13 +249,33 @@ void wd_waitset_free(wd_waitset *ws);
 
 #define WD_CMD_CAPTURE 1u    /* capture stdout/stderr (else pass through) */
 #define WD_CMD_NULL_STDIN 2u /* stdin from /dev/null (else inherited) */
+#define WD_CMD_INPUT 4u      /* stdin: the input_len bytes at input, then EOF */
+
+/* With a spool, a captured stream past this many bytes goes on to a file
+ * there instead of the worker's memory and the answer. */
+#define WD_CMD_SPILL_AT ((uint64_t)1 << 20)
 
 typedef struct {
   uint32_t flags;        /* WD_CMD_* */
-  uint64_t max_output;   /* bytes kept per stream, when captured */
+  uint64_t max_output;   /* bytes kept per stream, when captured; past it
+                            the stream is cut at its last line end */
   uint64_t memory_limit; /* RLIMIT_AS of the command, bytes; 0: none */
   uint64_t cpu_limit_s;  /* RLIMIT_CPU of the command, seconds; 0: none */
   char *const *argv;     /* execvp()'d; NULL-terminated */
+  char *const *env;      /* NAME=VALUE entries set in the command's
+                            environment (over the inherited one); NULL-
+                            terminated; NULL: none */
+  const char *cwd;       /* directory to run in; NULL: the worker's.  One
+                            that cannot be entered fails the command as an
+                            exec failure would (126, exec_errno and
+                            cwd_failed set) */
+  int nice;              /* added to the command's niceness; 0: unchanged */
+  const void *input;     /* with WD_CMD_INPUT: input_len bytes written to */
+  uint64_t input_len;    /* the command's stdin, then EOF (--pipe) */
+  const char *spool;     /* with WD_CMD_CAPTURE: an existing directory where
+                            a stream longer than WD_CMD_SPILL_AT is written
+                            to a file of its own (mode 0600) instead of the
+                            answer; NULL: every byte kept in memory */
 } wd_cmd;
 
 typedef struct {
@@ -263,8 +283,12 @@ typedef struct {
   int32_t signal;     /* the signal that ended it, else 0 */
   uint32_t truncated; /* bit 0: stdout, bit 1: stderr */
   int32_t exec_errno; /* why the command could not be executed, or 0 */
-  const char *out, *err; /* captured output; point into the decoded bytes */
-  uint64_t out_len, err_len;
+  uint32_t cwd_failed; /* exec_errno is the chdir() to wd_cmd.cwd's */
+  const char *out, *err; /* captured output; point into the decoded bytes;
+                            NULL for a stream that is in a file */
+  uint64_t out_len, err_len; /* bytes of each stream, in memory or file */
+  const char *out_file, *err_file; /* the spool file holding the whole
+                            stream, or NULL; the caller removes it */
 } wd_cmd_result;
 
 /* Appends the request for c to b.  0 or UV_ENOMEM. */

@@ -8,7 +8,12 @@
  * before it -- what a command printed before its deadline is part of its
  * result.  When the command has been reaped its pipes are drained without
  * blocking and closed: a grandchild may still hold them open, and the
- * worker's sweep kills it right after. */
+ * worker's sweep kills it right after.
+ *
+ * The request may also set the command's environment, directory and
+ * niceness (wd__spawn does them in the child) and give it an input, which
+ * the same poll loop writes to its stdin as the pipe takes it; the pipes'
+ * ends and a stream's spill to the spool live in command_io.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -26,93 +31,27 @@
 #include "command.h"
 #include "jobs.h"
 
-/* More arguments than this is not a request the CLI made. */
-#define CMD_MAX_ARGS (1u << 20)
-
-typedef struct {
-  uint32_t flags, argc;
-  uint64_t max_output, memory_limit, cpu_limit_s;
-} req_hdr;
-
-typedef struct {
-  int32_t exit_code, signal;
-  uint32_t truncated;
-  int32_t exec_errno;
-  uint64_t out_len, err_len;
-} res_hdr;
-
-int wd_cmd_encode(wd_out *b, const wd_cmd *c) {
-  req_hdr h = {c->flags, 0, c->max_output, c->memory_limit, c->cpu_limit_s};
-  while (c->argv[h.argc])
-    h.argc++;
-  if (wd_out_append(b, &h, sizeof(h)) != 0)
-    return UV_ENOMEM;
-  for (uint32_t i = 0; i < h.argc; i++)
-    if (wd_out_append(b, c->argv[i], strlen(c->argv[i]) + 1) != 0)
-      return UV_ENOMEM;
-  return 0;
-}
-
-int wd_cmd_decode(const void *data, size_t len, wd_cmd_result *r) {
-  res_hdr h;
-  if (len < sizeof(h))
-    return UV_EPROTO;
-  memcpy(&h, data, sizeof(h));
-  if (h.out_len > len - sizeof(h) || h.err_len > len - sizeof(h) - h.out_len)
-    return UV_EPROTO;
-  r->exit_code = h.exit_code;
-  r->signal = h.signal;
-  r->truncated = h.truncated;
-  r->exec_errno = h.exec_errno;
-  r->out = (const char *)data + sizeof(h);
-  r->out_len = h.out_len;
-  r->err = r->out + h.out_len;
-  r->err_len = h.err_len;
-  return 0;
-}
-
-enum { PIPE_CLOSED = 0, PIPE_OPEN = 1 };
-
-/* Reads what is there from fd into b, up to cap bytes kept; the rest is
- * read and dropped so the command never blocks on a full pipe.  Returns
- * PIPE_CLOSED at EOF (or on a read error), PIPE_OPEN while it is open. */
-static int drain(int fd, wd_out *b, uint64_t cap, int *truncated) {
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return errno == EAGAIN ? PIPE_OPEN : PIPE_CLOSED;
-    if (n == 0)
-      return PIPE_CLOSED;
-    size_t keep = b->len < cap ? (size_t)(cap - b->len) : 0;
-    if (keep > (size_t)n)
-      keep = (size_t)n;
-    if (keep < (size_t)n)
-      *truncated = 1;
-    if (keep && wd_out_append(b, buf, keep) != 0)
-      *truncated = 1;
-  }
-}
+extern char **environ;
 
 /* While a command runs, the worker ignores the signals a user sends to a
  * whole group, so the command -- not its guardian -- decides what they
- * mean (wd__spawn resets them in the command). */
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+ * mean (wd__spawn resets them in the command); and SIGPIPE, so that a
+ * command that closes its stdin early makes the input's write fail with
+ * EPIPE instead of killing its guardian. */
+static const int ignored[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE};
 
-static void forwarded_set(sigset_t *set) {
+static void ignored_set(sigset_t *set) {
   sigemptyset(set);
-  for (size_t i = 0; i < WD__ARRAY_SIZE(forwarded); i++)
-    sigaddset(set, forwarded[i]);
+  for (size_t i = 0; i < WD__ARRAY_SIZE(ignored); i++)
+    sigaddset(set, ignored[i]);
 }
 
-static void set_forwarded(void (*h)(int)) {
+static void set_ignored(void (*h)(int)) {
   struct sigaction sa = {0};
   sa.sa_handler = h;
   sigemptyset(&sa.sa_mask);
-  for (size_t i = 0; i < WD__ARRAY_SIZE(forwarded); i++)
-    sigaction(forwarded[i], &sa, NULL);
+  for (size_t i = 0; i < WD__ARRAY_SIZE(ignored); i++)
+    sigaction(ignored[i], &sa, NULL);
 }
 
 /* What the supervisor asked for the task: the first signal of a grace
@@ -131,125 +70,155 @@ static void signal_task(pid_t pid, int pidfd, int sig) {
   }
 }
 
+/* One command, from request to answer. */
 typedef struct {
-  int fd; /* -1 once at EOF */
-  wd_out b;
-  int truncated;
-} stream;
+  wd__cmd_request q;
+  int capture;      /* WD_CMD_CAPTURE */
+  int po[2], pe[2]; /* stdout and stderr pipes while captured; -1: none */
+  int pi[2];        /* stdin's pipe with WD_CMD_INPUT; -1: none */
+  char **envp;      /* the command's environment with q.env set; NULL: ours */
+  pid_t pid;
+  int pidfd;
+  int exec_errno, cwd_failed;
+  wd__cmd_stream st[2]; /* stdout, stderr: the read ends and what came out */
+  wd__cmd_input in;
+  siginfo_t si;     /* how it ended */
+} command;
 
-/* Waits for the command to end, reading its output and acting on the
- * supervisor's requests; the command is reaped on return. */
-static void watch(pid_t pid, int pidfd, stream *st, uint64_t cap, siginfo_t *si) {
+/* Waits for the command to end, reading its output, writing its input and
+ * acting on the supervisor's requests; the command is reaped on return. */
+static void watch(command *c) {
   for (;;) {
-    struct pollfd p[3] = {{pidfd, POLLIN, 0},
-                          {st[0].fd, POLLIN, 0},
-                          {st[1].fd, POLLIN, 0}};
-    int r = ppoll(p, 3, NULL, wd__task_waitmask());
+    struct pollfd p[4] = {{c->pidfd, POLLIN, 0},
+                          {c->st[0].fd, POLLIN, 0},
+                          {c->st[1].fd, POLLIN, 0},
+                          {c->in.fd, POLLOUT, 0}};
+    int r = ppoll(p, 4, NULL, wd__task_waitmask());
     int sig = wd__task_signal();
     if (sig)
-      signal_task(pid, pidfd, sig);
+      signal_task(c->pid, c->pidfd, sig);
     if (r < 0)
       continue; /* EINTR: the request above */
     for (int i = 0; i < 2; i++)
-      if (st[i].fd >= 0 && p[i + 1].revents &&
-          drain(st[i].fd, &st[i].b, cap, &st[i].truncated) == PIPE_CLOSED) {
-        close(st[i].fd);
-        st[i].fd = -1;
+      if (c->st[i].fd >= 0 && p[i + 1].revents &&
+          wd__cmd_stream_drain(&c->st[i]) == WD__PIPE_CLOSED) {
+        close(c->st[i].fd);
+        c->st[i].fd = -1;
       }
-    if (p[0].revents &&
-        waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG) == 0 && si->si_pid)
+    if (c->in.fd >= 0 && p[3].revents)
+      wd__cmd_input_feed(&c->in);
+    if (p[0].revents && waitid(P_PIDFD, (id_t)c->pidfd, &c->si, WEXITED | WNOHANG) == 0 &&
+        c->si.si_pid)
       return;
   }
 }
 
-/* One command, from request to answer. */
-typedef struct {
-  req_hdr h;
-  char *strs;   /* the request's strings, copied: it lives in the input */
-  char **argv;  /* into strs, NULL-terminated */
-  int capture;  /* WD_CMD_CAPTURE */
-  int po[2], pe[2]; /* stdout and stderr pipes while captured; -1: none */
-  pid_t pid;
-  int pidfd;
-  int exec_errno;
-  stream st[2]; /* stdout, stderr: the read ends and what came out */
-  siginfo_t si; /* how it ended */
-} command;
+/* Whether env entry e sets the variable that NAME=VALUE entry s sets. */
+static int same_name(const char *e, const char *s) {
+  size_t n = strcspn(s, "=");
+  return strncmp(e, s, n) == 0 && (e[n] == '=' || e[n] == '\0');
+}
 
-/* Parses the request into c->h and c->argv.  0, or a negative errno with
- * the message in out. */
-static int parse_request(const void *arg, size_t len, command *c, wd_out *out) {
-  if (len < sizeof(c->h)) {
-    wd_out_printf(out, "command: malformed request");
-    return UV_EINVAL;
-  }
-  memcpy(&c->h, arg, sizeof(c->h));
-  if (c->h.argc == 0 || c->h.argc > CMD_MAX_ARGS) {
-    wd_out_printf(out, "command: no command");
-    return UV_EINVAL;
-  }
-  size_t n = len - sizeof(c->h);
-  c->strs = malloc(n + 1);
-  c->argv = calloc(c->h.argc + 1, sizeof(char *));
-  if (c->strs == NULL || c->argv == NULL) {
-    wd_out_printf(out, "command: out of memory");
+/* The command's environment: ours, with each of q.env set over it (an
+ * entry without '=' removes that variable).  Built here, since the spawn's
+ * vfork child may not allocate.  0 or UV_ENOMEM. */
+static int build_env(command *c) {
+  size_t n = 0, k = 0;
+  while (environ[n])
+    n++;
+  for (char **e = c->q.env; e && *e; e++)
+    k++;
+  if (k == 0)
+    return 0;
+  c->envp = calloc(n + k + 1, sizeof(char *));
+  if (c->envp == NULL)
     return UV_ENOMEM;
-  }
-  memcpy(c->strs, (const char *)arg + sizeof(c->h), n);
-  c->strs[n] = '\0';
-  size_t off = 0;
-  for (uint32_t i = 0; i < c->h.argc; i++) {
-    if (off >= n) {
-      wd_out_printf(out, "command: malformed request");
-      return UV_EINVAL;
+  memcpy(c->envp, environ, n * sizeof(char *));
+  for (size_t j = 0; j < k; j++) {
+    char *set = c->q.env[j];
+    size_t i = 0;
+    while (i < n && !same_name(c->envp[i], set))
+      i++;
+    if (strchr(set, '=') == NULL) { /* removal: the last entry fills the hole */
+      if (i < n)
+        c->envp[i] = c->envp[--n];
+      c->envp[n] = NULL;
+      continue;
     }
-    c->argv[i] = c->strs + off;
-    off += strlen(c->argv[i]) + 1;
+    c->envp[i] = set;
+    if (i == n)
+      n++;
   }
   return 0;
+}
+
+/* The pipes the command's descriptors come from.  0 or a negative errno. */
+static int make_pipes(command *c) {
+  if (c->capture && (pipe2(c->po, O_CLOEXEC) != 0 || pipe2(c->pe, O_CLOEXEC) != 0))
+    return -errno;
+  if ((c->q.h.flags & WD_CMD_INPUT) && pipe2(c->pi, O_CLOEXEC) != 0)
+    return -errno;
+  return 0;
+}
+
+/* Closes the command's ends of its pipes and keeps ours, non-blocking. */
+static void keep_our_ends(command *c) {
+  int *theirs[] = {&c->po[1], &c->pe[1], &c->pi[0]};
+  for (size_t i = 0; i < WD__ARRAY_SIZE(theirs); i++)
+    if (*theirs[i] >= 0) {
+      close(*theirs[i]);
+      *theirs[i] = -1;
+    }
+  c->st[0].fd = c->po[0];
+  c->st[1].fd = c->pe[0];
+  c->in.fd = c->pi[1];
+  c->po[0] = c->pe[0] = c->pi[1] = -1;
+  int ours[] = {c->st[0].fd, c->st[1].fd, c->in.fd};
+  for (size_t i = 0; i < WD__ARRAY_SIZE(ours); i++)
+    if (ours[i] >= 0)
+      fcntl(ours[i], F_SETFL, O_NONBLOCK);
 }
 
 /* Starts the command in its own group, in the task cgroup where there is
  * one, its output into pipes when captured.  0, or a negative errno with
  * the message in out. */
 static int start(command *c, wd_out *out) {
-  if (c->capture && (pipe2(c->po, O_CLOEXEC) != 0 || pipe2(c->pe, O_CLOEXEC) != 0)) {
-    int err = -errno;
+  int err = make_pipes(c);
+  if (!err)
+    err = build_env(c);
+  if (err) {
     wd_out_printf(out, "command: cannot start: %s", strerror(-err));
     return err;
   }
+  int has_input = (c->q.h.flags & WD_CMD_INPUT) != 0;
   sigset_t ours; /* what the worker ignores while the command runs */
-  forwarded_set(&ours);
-  wd__spawn_opts so = {.argv = c->argv,
-                       .stdin_fd = -1,
+  ignored_set(&ours);
+  wd__spawn_opts so = {.argv = c->q.argv,
+                       .stdin_fd = c->pi[0],
                        .stdout_fd = c->po[1],
                        .stderr_fd = c->capture ? c->pe[1] : WD__FD_STDERR,
-                       .null_stdin = (c->h.flags & WD_CMD_NULL_STDIN) != 0,
+                       .null_stdin = !has_input && (c->q.h.flags & WD_CMD_NULL_STDIN),
                        .new_group = 1,
                        .cgroup_dir = -1,
                        .cgroup_procs = wd__task_procs_fd(),
-                       .memory_limit = c->h.memory_limit,
-                       .cpu_limit_s = c->h.cpu_limit_s,
+                       .memory_limit = c->q.h.memory_limit,
+                       .cpu_limit_s = c->q.h.cpu_limit_s,
                        .reset_ignored = &ours,
-                       .die_with_parent = 1};
-  set_forwarded(SIG_IGN);
-  int err = wd__spawn(&so, &c->pid, &c->pidfd, &c->exec_errno);
-  if (c->capture) { /* the command's ends */
-    close(c->po[1]);
-    close(c->pe[1]);
-    c->po[1] = c->pe[1] = -1;
-  }
+                       .die_with_parent = 1,
+                       .envp = c->envp,
+                       .cwd = c->q.cwd,
+                       .nice = c->q.h.nice,
+                       .cwd_failed = &c->cwd_failed};
+  set_ignored(SIG_IGN);
+  err = wd__spawn(&so, &c->pid, &c->pidfd, &c->exec_errno);
+  keep_our_ends(c);
   if (err) {
-    set_forwarded(SIG_DFL);
+    set_ignored(SIG_DFL);
     wd_out_printf(out, "command: cannot start: %s", strerror(-err));
     return err;
   }
-  c->st[0].fd = c->po[0];
-  c->st[1].fd = c->pe[0];
-  c->po[0] = c->pe[0] = -1;
-  for (int i = 0; i < 2; i++)
-    if (c->st[i].fd >= 0)
-      fcntl(c->st[i].fd, F_SETFL, O_NONBLOCK);
+  c->in.p = c->q.input;
+  c->in.left = c->q.h.input_len;
   return 0;
 }
 
@@ -257,37 +226,60 @@ static int start(command *c, wd_out *out) {
  * A descendant holding them open does not make us wait: the worker's
  * sweep kills it right after. */
 static void finish(command *c) {
-  watch(c->pid, c->pidfd, c->st, c->h.max_output, &c->si);
-  set_forwarded(SIG_DFL);
-  for (int i = 0; i < 2; i++)
+  watch(c);
+  set_ignored(SIG_DFL);
+  for (int i = 0; i < 2; i++) {
     if (c->st[i].fd >= 0)
-      drain(c->st[i].fd, &c->st[i].b, c->h.max_output, &c->st[i].truncated);
+      wd__cmd_stream_drain(&c->st[i]);
+    wd__cmd_stream_cut(&c->st[i]);
+  }
 }
 
-/* Appends the answer: how the command ended, then its output.  0, or
- * UV_ENOMEM with the message in out instead. */
+/* A shell's words for a command that could not run, where its stderr
+ * goes: the answer's stderr when captured (nothing else is in it: the
+ * command never ran), else the supervisor's. */
+static void say_not_run(command *c) {
+  wd__cmd_stream *e = &c->st[1];
+  char msg[512];
+  if (c->cwd_failed)
+    snprintf(msg, sizeof(msg), "warden: cannot chdir to %s: %s\n", c->q.cwd,
+             strerror(c->exec_errno));
+  else
+    snprintf(msg, sizeof(msg), "warden: %s: %s\n", c->q.argv[0], strerror(c->exec_errno));
+  if (c->capture && e->file < 0) {
+    e->b.len = 0;
+    wd_out_append(&e->b, msg, strlen(msg));
+    e->len = e->b.len;
+  } else if (!c->capture) {
+    dprintf(WD__FD_STDERR, "%s", msg);
+  }
+}
+
+/* Appends the answer: how the command ended, then its output (or the
+ * names of the files it is in).  0, or UV_ENOMEM with the message in out
+ * instead. */
 static int answer(command *c, wd_out *out) {
-  res_hdr r = {.exec_errno = c->exec_errno};
+  wd__cmd_res_hdr r = {.exec_errno = c->exec_errno, .cwd_failed = (uint32_t)c->cwd_failed};
   if (c->si.si_code == CLD_EXITED) {
     r.exit_code = c->si.si_status;
   } else {
     r.exit_code = -1;
     r.signal = c->si.si_status;
   }
-  /* A shell's words for a command that could not run, where its stderr
-   * goes. */
-  if (c->exec_errno && c->capture) {
-    c->st[1].b.len = 0;
-    wd_out_printf(&c->st[1].b, "warden: %s: %s\n", c->argv[0], strerror(c->exec_errno));
-  } else if (c->exec_errno) {
-    dprintf(WD__FD_STDERR, "warden: %s: %s\n", c->argv[0], strerror(c->exec_errno));
-  }
+  if (c->exec_errno)
+    say_not_run(c);
   r.truncated = (uint32_t)(c->st[0].truncated | c->st[1].truncated << 1);
-  r.out_len = c->st[0].b.len;
-  r.err_len = c->st[1].b.len;
-  if (wd_out_append(out, &r, sizeof(r)) != 0 ||
-      wd_out_append(out, c->st[0].b.p, c->st[0].b.len) != 0 ||
-      wd_out_append(out, c->st[1].b.p, c->st[1].b.len) != 0) {
+  r.spilled = (uint32_t)((c->st[0].file >= 0) | (c->st[1].file >= 0) << 1);
+  r.out_len = c->st[0].len;
+  r.err_len = c->st[1].len;
+  int err = wd_out_append(out, &r, sizeof(r));
+  for (int i = 0; i < 2 && !err; i++)
+    if (c->st[i].file < 0)
+      err = wd_out_append(out, c->st[i].b.p, c->st[i].b.len);
+  for (int i = 0; i < 2 && !err; i++)
+    if (c->st[i].file >= 0)
+      err = wd_out_append(out, c->st[i].path, strlen(c->st[i].path) + 1);
+  if (err) {
     out->len = 0;
     wd_out_printf(out, "command: out of memory for its output");
     return UV_ENOMEM;
@@ -297,25 +289,27 @@ static int answer(command *c, wd_out *out) {
 
 /* Releases everything the command held: one place for every exit. */
 static void command_free(command *c) {
-  for (int i = 0; i < 2; i++) {
-    if (c->st[i].fd >= 0)
-      close(c->st[i].fd);
-    wd_out_free(&c->st[i].b);
-  }
-  int fds[] = {c->po[0], c->po[1], c->pe[0], c->pe[1], c->pidfd};
+  for (int i = 0; i < 2; i++)
+    wd__cmd_stream_free(&c->st[i]);
+  int fds[] = {c->po[0], c->po[1], c->pe[0], c->pe[1], c->pi[0], c->pi[1], c->in.fd, c->pidfd};
   for (size_t i = 0; i < WD__ARRAY_SIZE(fds); i++)
     if (fds[i] >= 0)
       close(fds[i]);
-  free(c->strs);
-  free(c->argv);
+  wd__cmd_request_free(&c->q);
+  free(c->envp);
 }
 
 static int job_command(const void *arg, size_t len, wd_out *out) {
-  command c = {.po = {-1, -1}, .pe = {-1, -1}, .pidfd = -1,
-               .st = {{.fd = -1}, {.fd = -1}}};
-  int err = parse_request(arg, len, &c, out);
+  command c = {.po = {-1, -1}, .pe = {-1, -1}, .pi = {-1, -1}, .pidfd = -1,
+               .in = {.fd = -1},
+               .st = {{.fd = -1, .file = -1}, {.fd = -1, .file = -1}}};
+  int err = wd__cmd_parse(arg, len, &c.q, out);
   if (err == 0) {
-    c.capture = (c.h.flags & WD_CMD_CAPTURE) != 0;
+    c.capture = (c.q.h.flags & WD_CMD_CAPTURE) != 0;
+    for (int i = 0; i < 2; i++) {
+      c.st[i].cap = c.q.h.max_output;
+      c.st[i].spool = c.q.spool;
+    }
     err = start(&c, out);
   }
   if (err == 0) {

@@ -100,10 +100,18 @@ typedef struct {
   const sigset_t *reset_ignored; /* ignored by the caller, not inherited:
                                     back to SIG_DFL in the command */
   int die_with_parent;   /* PR_SET_PDEATHSIG: SIGKILL when the caller dies */
+  char *const *envp;     /* the command's whole environment (execvpe);
+                            NULL: the caller's.  Built before the call: the
+                            vfork child may not allocate */
+  const char *cwd;       /* chdir() here before execve; NULL: stay */
+  int nice;              /* added to its niceness (nice(2)); 0: none */
+  int *cwd_failed;       /* if not NULL, set to 1 when the chdir failed
+                            (*exec_errno is then chdir's errno), else 0 */
 } wd__spawn_opts;
 
 /* A command's exit status when it could not be started, as a shell says:
- * not found, found but not executable; and a failure before execve. */
+ * not found, found but not executable (or its directory could not be
+ * entered); and a failure before execve. */
 #define WD__EXIT_NOT_FOUND 127
 #define WD__EXIT_CANNOT_EXEC 126
 #define WD__EXIT_SETUP 125

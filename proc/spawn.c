@@ -33,7 +33,7 @@
 
 #include "proc.h"
 
-enum { FAILED_SETUP = 1, FAILED_EXEC };
+enum { FAILED_SETUP = 1, FAILED_EXEC, FAILED_CHDIR };
 
 typedef struct {
   int stage;
@@ -91,10 +91,20 @@ static void child(const wd__spawn_opts *o, int errpipe, pid_t parent) {
     if (setrlimit(RLIMIT_CPU, &rl) != 0)
       fail(errpipe, FAILED_SETUP, errno, WD__EXIT_SETUP);
   }
+  errno = 0; /* nice(2) may return -1 with success */
+  if (o->nice && nice(o->nice) == -1 && errno != 0)
+    fail(errpipe, FAILED_SETUP, errno, WD__EXIT_SETUP);
+  /* A directory that cannot be entered is the command's fate, as a
+   * missing program is: `cd DIR && cmd` says 1 or 2, we say 126. */
+  if (o->cwd && chdir(o->cwd) != 0)
+    fail(errpipe, FAILED_CHDIR, errno, WD__EXIT_CANNOT_EXEC);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, o->mask ? o->mask : &none, NULL);
-  execvp(o->argv[0], o->argv);
+  if (o->envp)
+    execvpe(o->argv[0], o->argv, o->envp);
+  else
+    execvp(o->argv[0], o->argv);
   int e = errno;
   fail(errpipe, FAILED_EXEC, e, e == ENOENT ? WD__EXIT_NOT_FOUND : WD__EXIT_CANNOT_EXEC);
 }
@@ -170,6 +180,8 @@ int wd__spawn(const wd__spawn_opts *o, pid_t *pid, int *pidfd, int *exec_errno) 
     return err;
   *pid = p;
   *pidfd = fd;
-  *exec_errno = r.stage == FAILED_EXEC ? r.err : 0;
+  *exec_errno = r.stage == FAILED_EXEC || r.stage == FAILED_CHDIR ? r.err : 0;
+  if (o->cwd_failed)
+    *o->cwd_failed = r.stage == FAILED_CHDIR;
   return 0;
 }

@@ -233,7 +233,7 @@ END_TEST
 
 static wd_future *command(wd_pool *p, const char *script, uint64_t timeout_ms) {
   char *argv[] = {"sh", "-c", (char *)script, NULL};
-  wd_cmd c = {WD_CMD_CAPTURE | WD_CMD_NULL_STDIN, 1 << 20, 0, 0, argv};
+  wd_cmd c = {.flags = WD_CMD_CAPTURE | WD_CMD_NULL_STDIN, .max_output = 1 << 20, .argv = argv};
   wd_out b = {0};
   ck_assert_int_eq(wd_cmd_encode(&b, &c), 0);
   wd_task_options o = {.timeout_ms = timeout_ms};
