@@ -75,16 +75,20 @@ void wd__cli_batch_loop(wd__cli_batch *b) {
   uv_run(b->loop, UV_RUN_DEFAULT);
 }
 
-void wd__cli_batch_write_failed(wd__cli_batch *b, int to_stdout, int err) {
-  int *said = to_stdout ? &b->stdout_said : &b->log_said;
+void wd__cli_batch_write_failed(wd__cli_batch *b, int to, int err) {
+  int *said = to == WD__CLI_TO_STDOUT   ? &b->stdout_said
+              : to == WD__CLI_TO_STDERR ? &b->stderr_said
+                                        : &b->log_said;
   if (!*said)
-    fprintf(stderr, "warden %s: cannot write %s%s: %s; starting no more %s\n", b->cmd,
-            to_stdout ? "to stdout" : "joblog ", to_stdout ? "" : b->joblog, strerror(err),
-            b->items);
+    fprintf(stderr, "warden %s: cannot write %s%s: %s; stopping the %s\n", b->cmd,
+            to == WD__CLI_TO_STDOUT   ? "to stdout"
+            : to == WD__CLI_TO_STDERR ? "to stderr"
+                                      : "joblog ",
+            to == WD__CLI_TO_JOBLOG ? b->joblog : "", strerror(err), b->items);
   *said = 1;
   b->broken = 1;
-  if (!b->stopping)
-    wd__cli_batch_stop(b, 0);
+  if (b->pool) /* not yet at the end (wd__cli_batch_end) */
+    wd__cli_batch_stop(b, 1);
 }
 
 void wd__cli_batch_progress(const wd__cli_batch *b) {
@@ -112,7 +116,7 @@ void wd__cli_batch_log(wd__cli_batch *b, size_t seq, double start, double runtim
   int err = wd__cli_joblog_line(b->logfd, seq, start, runtime, sent, received, exitval, sig,
                                command);
   if (err) {
-    wd__cli_batch_write_failed(b, 0, -err);
+    wd__cli_batch_write_failed(b, WD__CLI_TO_JOBLOG, -err);
     b->unlogged++;
   }
 }
@@ -121,14 +125,17 @@ int wd__cli_batch_end(wd__cli_batch *b) {
   uv_close((uv_handle_t *)&b->sigint, NULL);
   uv_close((uv_handle_t *)&b->sigterm, NULL);
   wd_pool_destroy(b->pool);
+  b->pool = NULL;
   uv_run(b->loop, UV_RUN_NOWAIT);
   if (b->logfd >= 0 && close(b->logfd) != 0 && b->unlogged == 0)
-    wd__cli_batch_write_failed(b, 0, errno);
+    wd__cli_batch_write_failed(b, WD__CLI_TO_JOBLOG, errno);
   if (b->unlogged > 1 && b->resume_from_log)
     fprintf(stderr, "warden %s: %zu finished %s are not in the joblog; "
             "--resume will run them again\n", b->cmd, b->unlogged, b->items);
   if (!b->stdout_said && fflush(stdout) != 0)
-    wd__cli_batch_write_failed(b, 1, errno);
+    wd__cli_batch_write_failed(b, WD__CLI_TO_STDOUT, errno);
+  if (!b->stderr_said && (fflush(stderr) != 0 || ferror(stderr)))
+    wd__cli_batch_write_failed(b, WD__CLI_TO_STDERR, errno ? errno : EIO);
   if (b->exit_sig > 0)
     return WD_EXIT_SIGNAL_BASE + b->exit_sig;
   if (b->broken)

@@ -6,8 +6,9 @@
  * items start and how a result is reported -- through wd__cli_batch_ops,
  * and calls back in when an item finishes.
  *
- * A write that fails (the joblog, stdout) fails the batch: it is said once,
- * nothing new starts, what runs finishes, and the status is 125. */
+ * A write that fails (the joblog, stdout, stderr) fails the batch: it is
+ * said once, nothing new starts, what runs is killed, the joblog keeps
+ * every whole line, and the status is 125. */
 #ifndef WD__CLI_BATCH_H
 #define WD__CLI_BATCH_H
 
@@ -45,7 +46,7 @@ struct wd__cli_batch {
   const char *joblog;
   int logfd;        /* -1: no joblog */
   size_t unlogged;  /* finished items the joblog could not take */
-  int log_said, stdout_said;
+  int log_said, stdout_said, stderr_said;
   uv_signal_t sigint, sigterm;
   double t0;        /* wall clock at the start */
 };
@@ -73,9 +74,14 @@ void wd__cli_batch_loop(wd__cli_batch *b);
  * WD_CANCELLED). */
 void wd__cli_batch_stop(wd__cli_batch *b, int now);
 
-/* A write to stdout or to the joblog that failed, err a positive errno:
- * said once per kind, then the batch stops and will exit 125. */
-void wd__cli_batch_write_failed(wd__cli_batch *b, int to_stdout, int err);
+/* Where a write that failed was going. */
+enum { WD__CLI_TO_JOBLOG = 0, WD__CLI_TO_STDOUT = 1, WD__CLI_TO_STDERR = 2 };
+
+/* A write to the joblog, stdout or stderr (WD__CLI_TO_*) that failed, err a
+ * positive errno: said once per kind (on stderr, if it still takes it),
+ * then the batch starts nothing new, kills what runs -- its output would
+ * be lost too -- and will exit 125. */
+void wd__cli_batch_write_failed(wd__cli_batch *b, int to, int err);
 
 /* Counts an item that finished (failed or not) and redraws the progress. */
 void wd__cli_batch_finished(wd__cli_batch *b, int failed);

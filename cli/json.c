@@ -36,10 +36,21 @@ static size_t utf8_len(const unsigned char *p, size_t n) {
   return len;
 }
 
-void wd__json_string(FILE *f, const void *data, size_t n) {
+/* Whether p[0..n), n < 4, may be the start of a UTF-8 sequence that the
+ * next chunk finishes. */
+static int utf8_unfinished(const unsigned char *p, size_t n) {
+  if (n >= 4 || p[0] < 0xC2 || p[0] > 0xF4)
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((p[i] & 0xC0) != 0x80)
+      return 0;
+  return 1;
+}
+
+size_t wd__json_bytes(FILE *f, const void *data, size_t n, int final) {
   const unsigned char *p = data;
-  fputc('"', f);
-  for (size_t i = 0; i < n;) {
+  size_t i = 0;
+  while (i < n) {
     unsigned c = p[i];
     if (c == '"' || c == '\\') {
       fputc('\\', f);
@@ -55,6 +66,8 @@ void wd__json_string(FILE *f, const void *data, size_t n) {
       i++;
     } else {
       size_t len = utf8_len(p + i, n - i);
+      if (len == 0 && !final && utf8_unfinished(p + i, n - i))
+        return i;
       if (len == 0) {
         fputs("\\ufffd", f);
         i++;
@@ -64,5 +77,11 @@ void wd__json_string(FILE *f, const void *data, size_t n) {
       }
     }
   }
+  return i;
+}
+
+void wd__json_string(FILE *f, const void *data, size_t n) {
+  fputc('"', f);
+  wd__json_bytes(f, data, n, 1);
   fputc('"', f);
 }

@@ -55,7 +55,10 @@ const char wd__cli_run_usage[] =
     "      --rate=N/s          at most N starts per second\n"
     "  -k, --keep-order        print outputs in input order\n"
     "      --tag               prefix each output line with the input and a tab\n"
-    "      --max-output=SIZE   output kept per command and stream (default 16M)\n"
+    "      --max-output=SIZE   cut each command's stdout and stderr at their last\n"
+    "                          whole line within SIZE, and say so; 0: never (the\n"
+    "                          default: output is never cut; what outgrows memory\n"
+    "                          waits in a file under $TMPDIR)\n"
     "      --json              one JSON object per command on stdout\n"
     "      --joblog=FILE       GNU parallel's joblog, one line per finished command\n"
     "      --resume            with --joblog: skip inputs the log has finished\n"
@@ -78,7 +81,6 @@ const char wd__cli_run_usage[] =
 #define HALT_MAX_PERCENT 100
 #define RATE_MAX_PER_S 1000000
 #define MS_PER_S 1000
-#define RUN_DEFAULT_MAX_OUTPUT ((uint64_t)16 << 20)
 #define EXEC_DEFAULT_GRACE_MS 1000
 
 int wd__cli_say(wd__cli_msg *msg, const char *fmt, ...) {
@@ -335,7 +337,7 @@ static int run_option(int c, const char *arg, void *opts, wd__cli_msg *msg) {
 }
 
 int wd__cli_run_parse(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg) {
-  *o = (wd_run_opts){.jobs = cpus(), .max_output = RUN_DEFAULT_MAX_OUTPUT, .max_args = 1};
+  *o = (wd_run_opts){.jobs = cpus(), .max_args = 1};
   int rc = wd__cli_getopt(argc, argv, "+j:t:s:m:c:r:k0N:h", run_options, run_option, o, msg);
   if (rc != WD__CLI_GO)
     return rc;

@@ -47,7 +47,7 @@ typedef struct {
   uint64_t memory;       /* RLIMIT_AS per command, bytes; 0: none */
   uint64_t cpu_ms;       /* RLIMIT_CPU per command; 0: none */
   uint64_t delay_ms;     /* between two starts (--delay, or --rate's) */
-  uint64_t max_output;   /* per command and stream; default 16 MiB */
+  uint64_t max_output;   /* per command and stream; 0 (default): no cap */
   int sig;               /* at the deadline; 0: SIGKILL */
   int have_grace;
   int keep_order, tag, json, resume, resume_failed, progress, null_sep, shell;

@@ -85,8 +85,12 @@ static int prepare(wd_run *r, int *go) {
 static int run_batch(wd_run *r) {
   wd__cli_batch *b = &r->batch;
   wd_register_builtins();
+  int err = wd__cli_spool_open(r->spool, sizeof(r->spool));
+  if (err)
+    return wd__cli_fail("run", "cannot make a spool directory for output: %s",
+                        wd_strerror(err));
   wd_pool_options po = {.workers = (unsigned)r->o.jobs};
-  int err = wd__cli_batch_start(b, &po);
+  err = wd__cli_batch_start(b, &po);
   if (err)
     return wd__cli_fail("run", "cannot start workers: %s", wd_strerror(err));
   r->containment = wd_pool_containment(b->pool);
@@ -128,6 +132,7 @@ int wd__cli_run(int argc, char **argv) {
     close(r->batch.logfd);
   release_items(r);
 done:
+  wd__cli_spool_close(r->spool); /* after the workers: none writes to it now */
   wd__cli_run_free_inputs(r);
   free(r->retry);
   free(r);

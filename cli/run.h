@@ -15,6 +15,7 @@
 
 #include "batch.h"
 #include "opts.h"
+#include "run_spool.h"
 #include "template.h"
 #include "warden.h"
 
@@ -46,6 +47,7 @@ typedef struct {
   int halted;
   uint64_t last_start;     /* uv_hrtime() of the last start, ns */
   uv_timer_t delay_timer;
+  char spool[WD__CLI_SPOOL_MAX]; /* output past memory goes here (run_spool.c) */
 } wd_run;
 
 /* run_inputs.c: the words after ':::' or, if none, stdin's lines (or
@@ -62,6 +64,8 @@ extern const wd__cli_batch_ops wd__cli_run_ops;
 /* run_output.c: prints the finished item i (its output, or its row with
  * --json), then writes its joblog line, and lets go of its future. */
 void wd__cli_run_report(wd_run *r, size_t i);
+/* Removes the spool files of a result that will not be printed (a retry). */
+void wd__cli_run_discard(const wd_result *res);
 /* Whether the result of an item counts as a failure that a retry may
  * fix (not a cancellation). */
 int wd__cli_run_retryable(const wd_result *res);

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "json.h"
 #include "run.h"
+#include "run_spool.h"
 
 /* How a command ended, as --json's "status" and messages name it. */
 typedef enum {
@@ -69,23 +71,20 @@ int wd__cli_run_retryable(const wd_result *res) {
   return v.failed && v.outcome != RUN_CANCELLED;
 }
 
-/* With --tag, each line prefixed with the item's input and a tab. */
-static void write_tagged(const wd_run *r, FILE *f, const wd_run_item *it, const char *p,
-                         size_t n) {
-  if (!r->o.tag) {
-    fwrite(p, 1, n, f);
-    return;
+/* A stream of the item's output into f (as it is, --tag'ged, or JSON);
+ * a spool file that cannot be read fails the run: its output is lost. */
+static void emit(wd_run *r, const wd_run_item *it, FILE *f, int json, const char *mem,
+                 uint64_t len, const char *file) {
+  wd__cli_sink s = {.f = f, .json = json};
+  if (r->o.tag && !json) {
+    s.tag = it->input;
+    s.tag_len = it->len;
   }
-  while (n > 0) {
-    const char *nl = memchr(p, '\n', n);
-    size_t len = nl ? (size_t)(nl - p) + 1 : n;
-    fwrite(it->input, 1, it->len, f);
-    fputc('\t', f);
-    fwrite(p, 1, len, f);
-    if (!nl)
-      fputc('\n', f);
-    p += len;
-    n -= len;
+  int err = wd__cli_sink_stream(&s, mem, len, file);
+  if (err) {
+    fprintf(stderr, "warden run: cannot read the spooled output %s: %s\n", file,
+            wd_strerror(err));
+    r->batch.broken = 1;
   }
 }
 
@@ -97,7 +96,7 @@ static void json_int_or_null(const char *key, int have, int v) {
     printf("null");
 }
 
-static void print_json(const wd_run *r, size_t i, const wd_result *res, const verdict *v) {
+static void print_json(wd_run *r, size_t i, const wd_result *res, const verdict *v) {
   const wd_run_item *it = &r->items[i];
   printf("{\"seq\":%zu,\"input\":", i + 1);
   wd__json_string(stdout, it->input, it->len);
@@ -106,35 +105,59 @@ static void print_json(const wd_run *r, size_t i, const wd_result *res, const ve
   printf(",\"status\":\"%s\"", outcome_names[v->outcome]);
   json_int_or_null("exit_code", v->exit_code >= 0 && !v->signal, v->exit_code);
   json_int_or_null("signal", v->signal != 0, v->signal);
-  printf(",\"duration_ms\":%.1f,\"attempts\":%u,\"stdout\":", (double)res->duration_ns / 1e6,
+  printf(",\"duration_ms\":%.1f,\"attempts\":%u,\"stdout\":\"", (double)res->duration_ns / 1e6,
          it->attempts);
-  wd__json_string(stdout, v->have_output ? v->cr.out : "", v->have_output ? v->cr.out_len : 0);
-  printf(",\"stderr\":");
   if (v->have_output)
-    wd__json_string(stdout, v->cr.err, v->cr.err_len);
+    emit(r, it, stdout, 1, v->cr.out, v->cr.out_len, v->cr.out_file);
+  printf("\",\"stderr\":\"");
+  if (v->have_output)
+    emit(r, it, stdout, 1, v->cr.err, v->cr.err_len, v->cr.err_file);
   else
-    wd__json_string(stdout, res->err_tail, res->err_len);
-  printf(",\"truncated\":%s,\"containment\":\"%s\"}\n",
+    wd__json_bytes(stdout, res->err_tail, res->err_len, 1);
+  printf("\",\"truncated\":%s,\"containment\":\"%s\"}\n",
          v->have_output && v->cr.truncated ? "true" : "false", r->containment);
   fflush(stdout);
 }
 
-static void print_text(const wd_run *r, size_t i, const wd_result *res, const verdict *v) {
+/* A signal's name as kill -l says it, with SIG in front: SIGSEGV. */
+static void say_signal(const wd_run_item *it, int sig) {
+  const char *name = sigabbrev_np(sig);
+  if (name)
+    fprintf(stderr, "warden run: %s: killed by SIG%s\n", it->shown, name);
+  else
+    fprintf(stderr, "warden run: %s: killed by signal %d\n", it->shown, sig);
+}
+
+static void print_text(wd_run *r, size_t i, const wd_result *res, const verdict *v) {
   const wd_run_item *it = &r->items[i];
   if (v->have_output) {
-    write_tagged(r, stdout, it, v->cr.out, v->cr.out_len);
+    emit(r, it, stdout, 0, v->cr.out, v->cr.out_len, v->cr.out_file);
     fflush(stdout);
-    write_tagged(r, stderr, it, v->cr.err, v->cr.err_len);
+    emit(r, it, stderr, 0, v->cr.err, v->cr.err_len, v->cr.err_file);
     if (v->cr.truncated)
-      fprintf(stderr, "warden run: output of command %zu truncated at %llu bytes\n", i + 1,
+      fprintf(stderr, "warden run: output of command %zu cut at its last whole line "
+              "within --max-output=%llu bytes\n", i + 1,
               (unsigned long long)r->o.max_output);
   }
   if (v->outcome == RUN_TIMEOUT)
     fprintf(stderr, "warden run: command %zu timed out: %.*s\n", i + 1, (int)it->len,
             it->input);
+  else if (v->outcome == RUN_CRASHED && v->have_output)
+    say_signal(it, v->signal);
   else if (!v->have_output && v->outcome != RUN_CANCELLED)
     fprintf(stderr, "warden run: command %zu %s: %.*s\n", i + 1, outcome_names[v->outcome],
             (int)res->len, (const char *)res->data);
+}
+
+void wd__cli_run_discard(const wd_result *res) {
+  wd_cmd_result cr;
+  if ((res->status == WD_OK || res->status == WD_TIMEOUT) &&
+      wd_cmd_decode(res->data, res->len, &cr) == 0) {
+    if (cr.out_file)
+      unlink(cr.out_file);
+    if (cr.err_file)
+      unlink(cr.err_file);
+  }
 }
 
 void wd__cli_run_report(wd_run *r, size_t i) {
@@ -149,7 +172,9 @@ void wd__cli_run_report(wd_run *r, size_t i) {
   /* The joblog line goes after the output: a command the log calls
    * finished never lost what it printed. */
   if (!b->stdout_said && (fflush(stdout) != 0 || ferror(stdout)))
-    wd__cli_batch_write_failed(b, 1, errno ? errno : EIO);
+    wd__cli_batch_write_failed(b, WD__CLI_TO_STDOUT, errno ? errno : EIO);
+  if (!b->stderr_said && (fflush(stderr) != 0 || ferror(stderr)))
+    wd__cli_batch_write_failed(b, WD__CLI_TO_STDERR, errno ? errno : EIO);
   if (!b->stdout_said) {
     size_t recv = v.have_output ? v.cr.out_len + v.cr.err_len : 0;
     wd__cli_batch_log(b, i + 1, it->started, (double)res->duration_ns / 1e9, 0, recv,

@@ -27,9 +27,10 @@ static int submit(wd_run *r, size_t i) {
   else
     free(shown);
   wd_out req = {0};
-  wd_cmd cmd = {.flags = WD_CMD_CAPTURE | WD_CMD_NULL_STDIN, .max_output = r->o.max_output,
+  wd_cmd cmd = {.flags = WD_CMD_CAPTURE | WD_CMD_NULL_STDIN,
+                .max_output = r->o.max_output ? r->o.max_output : UINT64_MAX,
                 .memory_limit = r->o.memory, .cpu_limit_s = wd__cli_seconds_up(r->o.cpu_ms),
-                .argv = argv};
+                .argv = argv, .spool = r->spool};
   err = wd_cmd_encode(&req, &cmd);
   wd__cli_template_free(argv);
   int sig = r->o.sig;
@@ -85,6 +86,7 @@ static void on_done(wd_future *f, void *data) {
   const wd_result *res = wd_future_result(f);
   r->batch.running--;
   if (wd__cli_run_retryable(res) && (long)it->attempts <= r->o.retries && !r->batch.stopping) {
+    wd__cli_run_discard(res);
     wd_future_release(it->f); /* try again, ahead of new inputs */
     it->f = NULL;
     r->retry[r->nretry++] = i;

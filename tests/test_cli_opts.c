@@ -23,7 +23,7 @@ START_TEST(run_defaults) {
   wd__cli_msg m;
   ck_assert_int_eq(run_parse(argv, ARGC(argv), &o, &m), WD__CLI_GO);
   ck_assert_int_ge(o.jobs, 1);
-  ck_assert_uint_eq(o.max_output, 16u << 20);
+  ck_assert_uint_eq(o.max_output, 0); /* never cut */
   ck_assert_int_eq(o.max_args, 1);
   ck_assert_uint_eq(o.timeout_ms, 0);
   ck_assert_int_eq(o.sig, 0);
