@@ -55,6 +55,16 @@ const char wd__cli_run_usage[] =
     "      --rate=N/s          at most N starts per second\n"
     "  -k, --keep-order        print outputs in input order\n"
     "      --tag               prefix each output line with the input and a tab\n"
+    "      --tagstring=STR     --tag with STR ('{}': the input) instead of the input\n"
+    "  -u, --ungroup           output passes straight through, as GNU parallel's\n"
+    "                          -u: lines of different commands may mix\n"
+    "      --line-buffer       print each whole line as soon as it is printed;\n"
+    "                          lines of different commands never mix\n"
+    "      --results=DIR       save each command's stdout, stderr and seq in\n"
+    "                          DIR/1/INPUT/ (GNU parallel's tree), not on stdout\n"
+    "      --pipe              split stdin at line ends into blocks, one block to\n"
+    "                          each command's stdin (-N N: N lines per block)\n"
+    "      --block=SIZE        --pipe's block size (default 1M)\n"
     "      --max-output=SIZE   cut each command's stdout and stderr at their last\n"
     "                          whole line within SIZE, and say so; 0: never (the\n"
     "                          default: output is never cut; what outgrows memory\n"
@@ -64,6 +74,7 @@ const char wd__cli_run_usage[] =
     "      --resume            with --joblog: skip inputs the log has finished\n"
     "      --resume-failed     with --joblog: also rerun those that failed\n"
     "      --progress          progress on stderr (only if it is a terminal)\n"
+    "      --bar, --eta        the same as --progress\n"
     "  -N, --max-args=N        N inputs per command (xargs -n); 0: one input is\n"
     "                          read per command but none is passed\n"
     "  -0, --null              inputs on stdin are separated by NUL, not newline\n"
@@ -82,6 +93,7 @@ const char wd__cli_run_usage[] =
 #define RATE_MAX_PER_S 1000000
 #define MS_PER_S 1000
 #define EXEC_DEFAULT_GRACE_MS 1000
+#define RUN_DEFAULT_BLOCK ((uint64_t)1 << 20) /* GNU parallel's --block */
 
 int wd__cli_say(wd__cli_msg *msg, const char *fmt, ...) {
   va_list ap;
@@ -196,7 +208,8 @@ int wd__cli_exec_parse(int argc, char **argv, wd_exec_opts *o, wd__cli_msg *msg)
 /* ---- warden run ------------------------------------------------------ */
 
 enum { OPT_KILL_AFTER = 256, OPT_HALT, OPT_DELAY, OPT_RATE, OPT_TAG, OPT_MAXOUT, OPT_JSON,
-       OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED, OPT_PROGRESS, OPT_SHELL };
+       OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED, OPT_PROGRESS, OPT_SHELL,
+       OPT_TAGSTRING, OPT_LINE_BUFFER, OPT_RESULTS, OPT_PIPE, OPT_BLOCK, OPT_RECORDS };
 
 static const struct option run_options[] = {
     {"jobs", required_argument, 0, 'j'},
@@ -217,6 +230,17 @@ static const struct option run_options[] = {
     {"resume", no_argument, 0, OPT_RESUME},
     {"resume-failed", no_argument, 0, OPT_RESUME_FAILED},
     {"progress", no_argument, 0, OPT_PROGRESS},
+    {"bar", no_argument, 0, OPT_PROGRESS},
+    {"eta", no_argument, 0, OPT_PROGRESS},
+    {"tagstring", required_argument, 0, OPT_TAGSTRING},
+    {"ungroup", no_argument, 0, 'u'},
+    {"line-buffer", no_argument, 0, OPT_LINE_BUFFER},
+    {"lb", no_argument, 0, OPT_LINE_BUFFER},
+    {"results", required_argument, 0, OPT_RESULTS},
+    {"pipe", no_argument, 0, OPT_PIPE},
+    {"block", required_argument, 0, OPT_BLOCK},
+    {"recend", required_argument, 0, OPT_RECORDS},
+    {"recstart", required_argument, 0, OPT_RECORDS},
     {"null", no_argument, 0, '0'},
     {"max-args", required_argument, 0, 'N'},
     {"shell", no_argument, 0, OPT_SHELL},
@@ -290,6 +314,12 @@ static int run_value(int c, const char *arg, wd_run_opts *o, wd__cli_msg *msg) {
   case OPT_MAXOUT: bad = wd__parse_size(arg, &o->max_output); break;
   case OPT_JOBLOG: o->joblog = arg; break;
   case 'N': bad = wd__parse_count(arg, 0, RUN_MAX_ARGS, &o->max_args); break;
+  case OPT_TAGSTRING: o->tagstring = arg; break;
+  case OPT_RESULTS: o->results = arg; break;
+  case OPT_BLOCK: bad = wd__parse_size(arg, &o->block) || o->block == 0; break;
+  case OPT_RECORDS:
+    return wd__cli_say(msg, "--recend and --recstart are not supported: --pipe's records "
+                       "are lines");
   default: return UV_EINVAL; /* getopt said what */
   }
   return bad ? wd__cli_bad_value(msg, run_options, c, arg) : 0;
@@ -305,6 +335,9 @@ static int run_switch(int c, wd_run_opts *o) {
               : c == OPT_PROGRESS      ? &o->progress
               : c == '0'               ? &o->null_sep
               : c == OPT_SHELL         ? &o->shell
+              : c == 'u'               ? &o->ungroup
+              : c == OPT_LINE_BUFFER   ? &o->line_buffer
+              : c == OPT_PIPE          ? &o->pipe
                                        : NULL;
   if (flag == NULL)
     return UV_EINVAL;
@@ -336,12 +369,37 @@ static int run_option(int c, const char *arg, void *opts, wd__cli_msg *msg) {
   return run_switch(c, o) == 0 ? 0 : run_value(c, arg, o, msg);
 }
 
+/* What the output options cannot do together, said rather than done
+ * differently from GNU parallel; and --block's default. */
+static int check_output(wd_run_opts *o, wd__cli_msg *msg) {
+  const char *with = o->json ? "--json" : o->results ? "--results" : o->tag ? "--tag"
+                     : o->tagstring ? "--tagstring" : o->line_buffer ? "--line-buffer"
+                     : o->keep_order ? "--keep-order" : NULL;
+  if (o->ungroup && with)
+    return wd__cli_say(msg, "-u passes output straight through: it cannot go with %s", with);
+  if (o->line_buffer && (o->json || o->keep_order || o->results))
+    return wd__cli_say(msg, "--line-buffer cannot go with %s",
+                       o->json ? "--json" : o->keep_order ? "--keep-order" : "--results");
+  size_t n = o->results ? strlen(o->results) : 0;
+  if (n >= 4 && (strcmp(o->results + n - 4, ".csv") == 0 ||
+                 strcmp(o->results + n - 4, ".tsv") == 0 ||
+                 (n >= 5 && strcmp(o->results + n - 5, ".json") == 0)))
+    return wd__cli_say(msg, "--results to a .csv, .tsv or .json file is not supported: "
+                       "give a directory (or use --json)");
+  if (o->pipe && o->block == 0)
+    o->block = RUN_DEFAULT_BLOCK;
+  return 0;
+}
+
 int wd__cli_run_parse(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg) {
   *o = (wd_run_opts){.jobs = cpus(), .max_args = 1};
-  int rc = wd__cli_getopt(argc, argv, "+j:t:s:m:c:r:k0N:h", run_options, run_option, o, msg);
+  int rc = wd__cli_getopt(argc, argv, "+j:t:s:m:c:r:k0N:uh", run_options, run_option, o, msg);
   if (rc != WD__CLI_GO)
     return rc;
   if ((o->resume || o->resume_failed) && !o->joblog)
     return wd__cli_say(msg, "--resume needs --joblog FILE");
+  rc = check_output(o, msg);
+  if (rc)
+    return rc;
   return run_words(argc, argv, o, msg);
 }

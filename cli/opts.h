@@ -57,6 +57,13 @@ typedef struct {
   int halt_now;          /* kill what runs at the halt (else let it finish) */
   long max_args;         /* inputs per command (-N); default 1 */
   const char *joblog;    /* NULL: none */
+  /* What becomes of the output (cli/run_output.c, run_pipe.c): */
+  int ungroup;           /* -u: straight through, not captured */
+  int line_buffer;       /* --line-buffer: each whole line when it comes */
+  const char *results;   /* --results DIR: GNU parallel's tree; NULL: none */
+  const char *tagstring; /* --tagstring STR ('{}': the input); NULL: --tag's */
+  int pipe;              /* --pipe: stdin, in blocks, to the commands' stdin */
+  uint64_t block;        /* --block: bytes per --pipe block (default 1M) */
   char **tmpl;           /* the command template, ntmpl words */
   int ntmpl;
   char **inputs;         /* the words after ':::', ninputs of them; NULL:

@@ -71,16 +71,43 @@ int wd__cli_run_retryable(const wd_result *res) {
   return v.failed && v.outcome != RUN_CANCELLED;
 }
 
+/* --tagstring's tag: STR with each '{}' replaced by the input (malloc'd;
+ * NULL on ENOMEM). */
+static char *tag_string(const char *str, const char *input) {
+  size_t n = strlen(str) + 1, in = strlen(input);
+  for (const char *p = strstr(str, "{}"); p; p = strstr(p + 2, "{}"))
+    n += in;
+  char *t = malloc(n), *o = t;
+  for (const char *p = str; t && *p;) {
+    if (p[0] == '{' && p[1] == '}') {
+      memcpy(o, input, in);
+      o += in;
+      p += 2;
+    } else {
+      *o++ = *p++;
+    }
+  }
+  if (t)
+    *o = '\0';
+  return t;
+}
+
 /* A stream of the item's output into f (as it is, --tag'ged, or JSON);
  * a spool file that cannot be read fails the run: its output is lost. */
 static void emit(wd_run *r, const wd_run_item *it, FILE *f, int json, const char *mem,
                  uint64_t len, const char *file) {
   wd__cli_sink s = {.f = f, .json = json};
-  if (r->o.tag && !json) {
+  char *tag = NULL;
+  if (r->o.tagstring && !json) {
+    tag = tag_string(r->o.tagstring, it->input);
+    s.tag = tag ? tag : it->input; /* out of memory: the input, as --tag */
+    s.tag_len = strlen(s.tag);
+  } else if (r->o.tag && !json) {
     s.tag = it->input;
     s.tag_len = it->len;
   }
   int err = wd__cli_sink_stream(&s, mem, len, file);
+  free(tag);
   if (err) {
     fprintf(stderr, "warden run: cannot read the spooled output %s: %s\n", file,
             wd_strerror(err));
@@ -130,15 +157,16 @@ static void say_signal(const wd_run_item *it, int sig) {
 
 static void print_text(wd_run *r, size_t i, const wd_result *res, const verdict *v) {
   const wd_run_item *it = &r->items[i];
-  if (v->have_output) {
+  if (r->o.results && v->outcome != RUN_CANCELLED) {
+    wd__cli_run_save(r, i, v->have_output ? &v->cr : NULL);
+  } else if (v->have_output) {
     emit(r, it, stdout, 0, v->cr.out, v->cr.out_len, v->cr.out_file);
     fflush(stdout);
     emit(r, it, stderr, 0, v->cr.err, v->cr.err_len, v->cr.err_file);
-    if (v->cr.truncated)
-      fprintf(stderr, "warden run: output of command %zu cut at its last whole line "
-              "within --max-output=%llu bytes\n", i + 1,
-              (unsigned long long)r->o.max_output);
   }
+  if (v->have_output && v->cr.truncated)
+    fprintf(stderr, "warden run: output of command %zu cut at its last whole line "
+            "within --max-output=%llu bytes\n", i + 1, (unsigned long long)r->o.max_output);
   if (v->outcome == RUN_TIMEOUT)
     fprintf(stderr, "warden run: command %zu timed out: %.*s\n", i + 1, (int)it->len,
             it->input);

@@ -27,7 +27,8 @@ static int submit(wd_run *r, size_t i) {
   else
     free(shown);
   wd_out req = {0};
-  wd_cmd cmd = {.flags = WD_CMD_CAPTURE | WD_CMD_NULL_STDIN,
+  /* -u: the command's stdout and stderr are the worker's, which are ours. */
+  wd_cmd cmd = {.flags = (r->o.ungroup ? 0 : WD_CMD_CAPTURE) | WD_CMD_NULL_STDIN,
                 .max_output = r->o.max_output ? r->o.max_output : UINT64_MAX,
                 .memory_limit = r->o.memory, .cpu_limit_s = wd__cli_seconds_up(r->o.cpu_ms),
                 .argv = argv, .spool = r->spool};
