@@ -290,6 +290,31 @@ static int parse_rate(const char *s, uint64_t *delay_ms) {
   return 0;
 }
 
+/* --block as GNU parallel reads it: K M G T are powers of 1024, and
+ * k m g t powers of 1000 (parallel's 100k is 100000 bytes). */
+static int parse_block(const char *arg, uint64_t *bytes) {
+  static const char decimal[] = "kmgt";
+  size_t n = strlen(arg);
+  const char *d = n ? strchr(decimal, arg[n - 1]) : NULL;
+  if (d == NULL)
+    return wd__parse_size(arg, bytes);
+  char num[32];
+  uint64_t v;
+  if (n >= sizeof(num))
+    return UV_EINVAL;
+  memcpy(num, arg, n - 1);
+  num[n - 1] = '\0';
+  if (wd__parse_size(num, &v) != 0)
+    return UV_EINVAL;
+  for (const char *p = decimal; p <= d; p++) {
+    if (v > UINT64_MAX / 1000)
+      return UV_EINVAL;
+    v *= 1000;
+  }
+  *bytes = v;
+  return 0;
+}
+
 /* The options that take a value: 0, or UV_EINVAL (msg says which). */
 static int run_value(int c, const char *arg, wd_run_opts *o, wd__cli_msg *msg) {
   int bad = 0;
@@ -313,10 +338,13 @@ static int run_value(int c, const char *arg, wd_run_opts *o, wd__cli_msg *msg) {
   case OPT_RATE: bad = parse_rate(arg, &o->delay_ms); break;
   case OPT_MAXOUT: bad = wd__parse_size(arg, &o->max_output); break;
   case OPT_JOBLOG: o->joblog = arg; break;
-  case 'N': bad = wd__parse_count(arg, 0, RUN_MAX_ARGS, &o->max_args); break;
+  case 'N':
+    o->max_args_given = 1; /* --pipe: -N lines per block, instead of --block */
+    bad = wd__parse_count(arg, 0, RUN_MAX_ARGS, &o->max_args);
+    break;
   case OPT_TAGSTRING: o->tagstring = arg; break;
   case OPT_RESULTS: o->results = arg; break;
-  case OPT_BLOCK: bad = wd__parse_size(arg, &o->block) || o->block == 0; break;
+  case OPT_BLOCK: bad = parse_block(arg, &o->block) || o->block == 0; break;
   case OPT_RECORDS:
     return wd__cli_say(msg, "--recend and --recstart are not supported: --pipe's records "
                        "are lines");
@@ -386,6 +414,9 @@ static int check_output(wd_run_opts *o, wd__cli_msg *msg) {
                  (n >= 5 && strcmp(o->results + n - 5, ".json") == 0)))
     return wd__cli_say(msg, "--results to a .csv, .tsv or .json file is not supported: "
                        "give a directory (or use --json)");
+  if (o->pipe && (o->resume || o->resume_failed || o->retries))
+    return wd__cli_say(msg, "--pipe cannot go with %s: a block is read once",
+                       o->retries ? "--retries" : "--resume");
   if (o->pipe && o->block == 0)
     o->block = RUN_DEFAULT_BLOCK;
   return 0;

@@ -56,6 +56,7 @@ typedef struct {
   int halt_percent;      /* halt_fail is a percentage of the commands */
   int halt_now;          /* kill what runs at the halt (else let it finish) */
   long max_args;         /* inputs per command (-N); default 1 */
+  int max_args_given;    /* -N was given (--pipe: lines per block) */
   const char *joblog;    /* NULL: none */
   /* What becomes of the output (cli/run_output.c, run_pipe.c): */
   int ungroup;           /* -u: straight through, not captured */

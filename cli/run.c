@@ -124,6 +124,10 @@ int wd__cli_run(int argc, char **argv) {
   r->batch.show_progress = r->o.progress && isatty(2);
   r->batch.resume_from_log = 1;
   r->tmpl = (wd__cli_template){r->o.tmpl, r->o.ntmpl, r->o.shell};
+  if (r->o.pipe) { /* stdin is the commands' input, not their arguments */
+    rc = wd__cli_run_pipe(r);
+    goto done;
+  }
   int go = 0;
   rc = prepare(r, &go);
   if (go)

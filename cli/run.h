@@ -48,6 +48,7 @@ typedef struct {
   uint64_t last_start;     /* uv_hrtime() of the last start, ns */
   uv_timer_t delay_timer;
   char spool[WD__CLI_SPOOL_MAX]; /* output past memory goes here (run_spool.c) */
+  void *in_pipe;           /* --pipe's state (run_pipe.c) */
 } wd_run;
 
 /* run_inputs.c: the words after ':::' or, if none, stdin's lines (or
@@ -60,13 +61,23 @@ void wd__cli_run_free_inputs(wd_run *r);
 
 /* run_sched.c: the batch's callbacks. */
 extern const wd__cli_batch_ops wd__cli_run_ops;
+/* Sends item it's command to the pool (it->f), with input_len bytes of
+ * input on its stdin when input is not NULL (--pipe), else /dev/null.
+ * 0 or a negative errno. */
+int wd__cli_run_submit(wd_run *r, wd_run_item *it, const void *input, size_t input_len);
 
-/* run_output.c: prints the finished item i (its output, or its row with
- * --json), then writes its joblog line, and lets go of its future. */
+/* run_pipe.c: --pipe: stdin cut at line ends into blocks (--block, or -N
+ * lines), each the stdin of one command; the exit status. */
+int wd__cli_run_pipe(wd_run *r);
+
+/* run_output.c: prints the finished item it, number seq from 1 (its
+ * output, or its row with --json), then writes its joblog line, and lets
+ * go of its future; wd__cli_run_report for r->items[i]. */
+void wd__cli_run_report_item(wd_run *r, wd_run_item *it, size_t seq);
 void wd__cli_run_report(wd_run *r, size_t i);
-/* run_results.c: --results: saves item i's output (cr, NULL for none) in
+/* run_results.c: --results: saves item it's output (cr, NULL for none) in
  * GNU parallel's tree.  0, or a negative errno, said, the run stopped. */
-int wd__cli_run_save(wd_run *r, size_t i, const wd_cmd_result *cr);
+int wd__cli_run_save(wd_run *r, const wd_run_item *it, size_t seq, const wd_cmd_result *cr);
 /* Removes the spool files of a result that will not be printed (a retry). */
 void wd__cli_run_discard(const wd_result *res);
 /* Whether the result of an item counts as a failure that a retry may

@@ -123,9 +123,9 @@ static void json_int_or_null(const char *key, int have, int v) {
     printf("null");
 }
 
-static void print_json(wd_run *r, size_t i, const wd_result *res, const verdict *v) {
-  const wd_run_item *it = &r->items[i];
-  printf("{\"seq\":%zu,\"input\":", i + 1);
+static void print_json(wd_run *r, const wd_run_item *it, size_t seq, const wd_result *res,
+                       const verdict *v) {
+  printf("{\"seq\":%zu,\"input\":", seq);
   wd__json_string(stdout, it->input, it->len);
   printf(",\"command\":");
   wd__json_string(stdout, it->shown, strlen(it->shown));
@@ -155,10 +155,10 @@ static void say_signal(const wd_run_item *it, int sig) {
     fprintf(stderr, "warden run: %s: killed by signal %d\n", it->shown, sig);
 }
 
-static void print_text(wd_run *r, size_t i, const wd_result *res, const verdict *v) {
-  const wd_run_item *it = &r->items[i];
+static void print_text(wd_run *r, const wd_run_item *it, size_t seq, const wd_result *res,
+                       const verdict *v) {
   if (r->o.results && v->outcome != RUN_CANCELLED) {
-    wd__cli_run_save(r, i, v->have_output ? &v->cr : NULL);
+    wd__cli_run_save(r, it, seq, v->have_output ? &v->cr : NULL);
   } else if (v->have_output) {
     emit(r, it, stdout, 0, v->cr.out, v->cr.out_len, v->cr.out_file);
     fflush(stdout);
@@ -166,14 +166,14 @@ static void print_text(wd_run *r, size_t i, const wd_result *res, const verdict 
   }
   if (v->have_output && v->cr.truncated)
     fprintf(stderr, "warden run: output of command %zu cut at its last whole line "
-            "within --max-output=%llu bytes\n", i + 1, (unsigned long long)r->o.max_output);
+            "within --max-output=%llu bytes\n", seq, (unsigned long long)r->o.max_output);
   if (v->outcome == RUN_TIMEOUT)
-    fprintf(stderr, "warden run: command %zu timed out: %.*s\n", i + 1, (int)it->len,
+    fprintf(stderr, "warden run: command %zu timed out: %.*s\n", seq, (int)it->len,
             it->input);
   else if (v->outcome == RUN_CRASHED && v->have_output)
     say_signal(it, v->signal);
   else if (!v->have_output && v->outcome != RUN_CANCELLED)
-    fprintf(stderr, "warden run: command %zu %s: %.*s\n", i + 1, outcome_names[v->outcome],
+    fprintf(stderr, "warden run: command %zu %s: %.*s\n", seq, outcome_names[v->outcome],
             (int)res->len, (const char *)res->data);
 }
 
@@ -188,15 +188,16 @@ void wd__cli_run_discard(const wd_result *res) {
   }
 }
 
-void wd__cli_run_report(wd_run *r, size_t i) {
-  wd_run_item *it = &r->items[i];
+void wd__cli_run_report(wd_run *r, size_t i) { wd__cli_run_report_item(r, &r->items[i], i + 1); }
+
+void wd__cli_run_report_item(wd_run *r, wd_run_item *it, size_t seq) {
   wd__cli_batch *b = &r->batch;
   const wd_result *res = wd_future_result(it->f);
   verdict v = judge(res);
   if (r->o.json)
-    print_json(r, i, res, &v);
+    print_json(r, it, seq, res, &v);
   else
-    print_text(r, i, res, &v);
+    print_text(r, it, seq, res, &v);
   /* The joblog line goes after the output: a command the log calls
    * finished never lost what it printed. */
   if (!b->stdout_said && (fflush(stdout) != 0 || ferror(stdout)))
@@ -205,7 +206,7 @@ void wd__cli_run_report(wd_run *r, size_t i) {
     wd__cli_batch_write_failed(b, WD__CLI_TO_STDERR, errno ? errno : EIO);
   if (!b->stdout_said) {
     size_t recv = v.have_output ? v.cr.out_len + v.cr.err_len : 0;
-    wd__cli_batch_log(b, i + 1, it->started, (double)res->duration_ns / 1e9, 0, recv,
+    wd__cli_batch_log(b, seq, it->started, (double)res->duration_ns / 1e9, 0, recv,
                      v.signal ? -1 : v.exit_code, v.signal, it->shown);
   } else if (b->logfd >= 0) {
     b->unlogged++;

@@ -75,21 +75,21 @@ static int save_stream(const char *dir, const char *name, const char *mem, uint6
   return err;
 }
 
-int wd__cli_run_save(wd_run *r, size_t i, const wd_cmd_result *cr) {
-  char dir[RESULTS_PATH_MAX], seq[32];
-  int err = item_dir(r, &r->items[i], dir, sizeof(dir));
+int wd__cli_run_save(wd_run *r, const wd_run_item *it, size_t seq, const wd_cmd_result *cr) {
+  char dir[RESULTS_PATH_MAX], seqs[32];
+  int err = item_dir(r, it, dir, sizeof(dir));
   if (!err)
     err = save_stream(dir, "stdout", cr ? cr->out : "", cr ? cr->out_len : 0,
                       cr ? cr->out_file : NULL);
   if (!err)
     err = save_stream(dir, "stderr", cr ? cr->err : "", cr ? cr->err_len : 0,
                       cr ? cr->err_file : NULL);
-  snprintf(seq, sizeof(seq), "%zu", i + 1); /* no newline, as parallel's */
+  snprintf(seqs, sizeof(seqs), "%zu", seq); /* no newline, as parallel's */
   if (!err)
-    err = save_stream(dir, "seq", seq, strlen(seq), NULL);
+    err = save_stream(dir, "seq", seqs, strlen(seqs), NULL);
   if (err) {
     fprintf(stderr, "warden run: --results: cannot save the output of command %zu in %s: "
-            "%s\n", i + 1, dir, wd_strerror(err));
+            "%s\n", seq, dir, wd_strerror(err));
     r->batch.broken = 1;
     if (!r->batch.stopping)
       wd__cli_batch_stop(&r->batch, 1);

@@ -15,9 +15,7 @@
 
 static void start_more(wd__cli_batch *b);
 
-/* The request for item i's command, sent to a worker's "command" job. */
-static int submit(wd_run *r, size_t i) {
-  wd_run_item *it = &r->items[i];
+int wd__cli_run_submit(wd_run *r, wd_run_item *it, const void *input, size_t input_len) {
   char **argv, *shown;
   int err = wd__cli_template_expand(&r->tmpl, it->args, it->nargs, &argv, &shown);
   if (err)
@@ -28,10 +26,11 @@ static int submit(wd_run *r, size_t i) {
     free(shown);
   wd_out req = {0};
   /* -u: the command's stdout and stderr are the worker's, which are ours. */
-  wd_cmd cmd = {.flags = (r->o.ungroup ? 0 : WD_CMD_CAPTURE) | WD_CMD_NULL_STDIN,
+  wd_cmd cmd = {.flags = (r->o.ungroup ? 0 : WD_CMD_CAPTURE) |
+                         (input ? WD_CMD_INPUT : WD_CMD_NULL_STDIN),
                 .max_output = r->o.max_output ? r->o.max_output : UINT64_MAX,
                 .memory_limit = r->o.memory, .cpu_limit_s = wd__cli_seconds_up(r->o.cpu_ms),
-                .argv = argv, .spool = r->spool};
+                .argv = argv, .spool = r->spool, .input = input, .input_len = input_len};
   err = wd_cmd_encode(&req, &cmd);
   wd__cli_template_free(argv);
   int sig = r->o.sig;
@@ -45,9 +44,12 @@ static int submit(wd_run *r, size_t i) {
       .signal = sig ? sig : SIGKILL};
   if (!err)
     err = wd_submit(r->batch.pool, "command", req.p, req.len, &to, &it->f);
-  wd_out_free(&req);
+  wd_out_free(&req); /* the pool has its copy (with --pipe's block in it) */
   return err;
 }
+
+/* The request for item i's command, sent to a worker's "command" job. */
+static int submit(wd_run *r, size_t i) { return wd__cli_run_submit(r, &r->items[i], NULL, 0); }
 
 /* Prints what may be printed now: item i, or with -k every finished item
  * whose turn has come. */
