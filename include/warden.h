@@ -276,6 +276,10 @@ typedef struct {
                             a stream longer than WD_CMD_SPILL_AT is written
                             to a file of its own (mode 0600) instead of the
                             answer; NULL: every byte kept in memory */
+  const char *stdout_path; /* an existing file or FIFO (with a reader) the */
+  const char *stderr_path; /* command writes that stream to, opened without
+                            O_CREAT; not captured then.  NULL: as flags say.
+                            (`warden run --line-buffer` reads FIFOs) */
 } wd_cmd;
 
 typedef struct {

@@ -152,10 +152,27 @@ static int build_env(command *c) {
   return 0;
 }
 
-/* The pipes the command's descriptors come from.  0 or a negative errno. */
-static int make_pipes(command *c) {
-  if (c->capture && (pipe2(c->po, O_CLOEXEC) != 0 || pipe2(c->pe, O_CLOEXEC) != 0))
+/* A stream the request sends to a path: opened without blocking (a FIFO
+ * with no reader is ENXIO, not a worker stuck in open), then made
+ * blocking again for the command.  The fd or a negative errno. */
+static int open_path(const char *path) {
+  int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
     return -errno;
+  fcntl(fd, F_SETFL, 0);
+  return fd;
+}
+
+/* The pipes (or paths) the command's descriptors come from.  0 or a
+ * negative errno. */
+static int make_pipes(command *c) {
+  int *ends[2] = {c->po, c->pe};
+  for (int i = 0; i < 2; i++) {
+    if (c->q.path[i] && (ends[i][1] = open_path(c->q.path[i])) < 0)
+      return ends[i][1];
+    if (!c->q.path[i] && c->capture && pipe2(ends[i], O_CLOEXEC) != 0)
+      return -errno;
+  }
   if ((c->q.h.flags & WD_CMD_INPUT) && pipe2(c->pi, O_CLOEXEC) != 0)
     return -errno;
   return 0;
@@ -196,7 +213,7 @@ static int start(command *c, wd_out *out) {
   wd__spawn_opts so = {.argv = c->q.argv,
                        .stdin_fd = c->pi[0],
                        .stdout_fd = c->po[1],
-                       .stderr_fd = c->capture ? c->pe[1] : WD__FD_STDERR,
+                       .stderr_fd = c->pe[1] >= 0 ? c->pe[1] : WD__FD_STDERR,
                        .null_stdin = !has_input && (c->q.h.flags & WD_CMD_NULL_STDIN),
                        .new_group = 1,
                        .cgroup_dir = -1,

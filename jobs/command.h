@@ -26,13 +26,13 @@
 #include "warden.h"
 
 /* The request's fixed part, as it travels; then argc argv strings, nenv
- * env strings, the cwd and the spool (each NUL-terminated, when present),
- * and input_len bytes of input. */
+ * env strings, the cwd, the spool, the stdout and stderr paths (each
+ * NUL-terminated, when present), and input_len bytes of input. */
 typedef struct {
   uint32_t flags, argc;
   uint64_t max_output, memory_limit, cpu_limit_s;
   int32_t nice;
-  uint32_t nenv, has_cwd, has_spool;
+  uint32_t nenv, has_cwd, has_spool, has_paths; /* has_paths: bit 0 stdout, 1 stderr */
   uint64_t input_len;
 } wd__cmd_req_hdr;
 
@@ -55,6 +55,7 @@ typedef struct {
   char **argv; /* into strs, NULL-terminated */
   char **env;  /* into strs, NULL-terminated; NULL when none */
   const char *cwd, *spool;
+  const char *path[2]; /* stdout_path, stderr_path */
   const char *input;
 } wd__cmd_request;
 

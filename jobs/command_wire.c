@@ -29,7 +29,9 @@ int wd_cmd_encode(wd_out *b, const wd_cmd *c) {
                        .max_output = c->max_output, .memory_limit = c->memory_limit,
                        .cpu_limit_s = c->cpu_limit_s, .nice = c->nice,
                        .nenv = count(c->env), .has_cwd = c->cwd != NULL,
-                       .has_spool = c->spool != NULL, .input_len = in ? c->input_len : 0};
+                       .has_spool = c->spool != NULL,
+                       .has_paths = (c->stdout_path != NULL) | (c->stderr_path != NULL) << 1,
+                       .input_len = in ? c->input_len : 0};
   int err = wd_out_append(b, &h, sizeof(h));
   for (uint32_t i = 0; !err && i < h.argc; i++)
     err = append_str(b, c->argv[i]);
@@ -39,6 +41,10 @@ int wd_cmd_encode(wd_out *b, const wd_cmd *c) {
     err = append_str(b, c->cwd);
   if (!err && c->spool)
     err = append_str(b, c->spool);
+  if (!err && c->stdout_path)
+    err = append_str(b, c->stdout_path);
+  if (!err && c->stderr_path)
+    err = append_str(b, c->stderr_path);
   if (!err && h.input_len)
     err = wd_out_append(b, c->input, h.input_len);
   return err ? UV_ENOMEM : 0;
@@ -120,6 +126,9 @@ int wd__cmd_parse(const void *arg, size_t len, wd__cmd_request *q, wd_out *out) 
     err = UV_EINVAL;
   if (!err && h->has_spool && (q->spool = take_str(q->strs, n, &off)) == NULL)
     err = UV_EINVAL;
+  for (int i = 0; i < 2 && !err; i++)
+    if (h->has_paths & (1u << i) && (q->path[i] = take_str(q->strs, n, &off)) == NULL)
+      err = UV_EINVAL;
   if (err)
     wd_out_printf(out, "command: malformed request");
   return err;

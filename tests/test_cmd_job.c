@@ -170,6 +170,35 @@ START_TEST(cut_at_line_end) {
 }
 END_TEST
 
+/* stdout to a path (a FIFO for --line-buffer; a file here), stderr still
+ * captured; a path that cannot be opened is said. */
+START_TEST(stdout_to_a_path) {
+  char path[] = "/tmp/wd-cmd-out-XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  job j = {0};
+  job_open(&j);
+  char *argv[] = {"sh", "-c", "echo to-file; echo to-answer >&2", NULL};
+  wd_cmd c = {.argv = argv, .stdout_path = path};
+  job_run(&j, &c);
+  ck_assert_int_eq((int)j.r.out_len, 0);
+  ck_assert_int_eq((int)j.r.err_len, 10);
+  ck_assert_int_eq(sh("grep -qx to-file %s", path), 0);
+  wd_future_release(j.f);
+  j.f = NULL;
+  unlink(path);
+  wd_out b = {0};
+  c.flags |= WD_CMD_CAPTURE;
+  ck_assert_int_eq(wd_cmd_encode(&b, &c), 0);
+  ck_assert_int_eq(wd_submit(j.pool, "command", b.p, b.len, NULL, &j.f), 0);
+  wd_out_free(&b);
+  ck_assert_int_eq(wd_await(j.f), 0);
+  ck_assert_int_eq(wd_future_result(j.f)->status, WD_ERROR);
+  job_close(&j);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cmd_job");
   TCase *tc = wd_test_case(s, "request", 60, NULL, NULL);
@@ -178,6 +207,7 @@ int main(void) {
   tcase_add_test(tc, nice_is_added);
   tcase_add_test(tc, input_reaches_stdin);
   tcase_add_test(tc, input_not_read);
+  tcase_add_test(tc, stdout_to_a_path);
   tc = wd_test_case(s, "spill", 60, NULL, NULL);
   tcase_add_test(tc, spill_to_spool);
   tcase_add_test(tc, cut_at_line_end);
