@@ -30,6 +30,7 @@ typedef struct {
   int skip;          /* already finished according to the joblog */
   int finished;
   double started;    /* wall clock, for the joblog */
+  struct wd__cli_lb *lb; /* --line-buffer's FIFOs while it runs (run_linebuf.c) */
 } wd_run_item;
 
 typedef struct {
@@ -78,6 +79,15 @@ void wd__cli_run_report(wd_run *r, size_t i);
 /* run_results.c: --results: saves item it's output (cr, NULL for none) in
  * GNU parallel's tree.  0, or a negative errno, said, the run stopped. */
 int wd__cli_run_save(wd_run *r, const wd_run_item *it, size_t seq, const wd_cmd_result *cr);
+/* Sets s up to print item it's output to f as the options say
+ * (--tag, --tagstring); returns what the caller frees once done. */
+char *wd__cli_run_sink(const wd_run *r, const wd_run_item *it, FILE *f, wd__cli_sink *s);
+/* run_linebuf.c: --line-buffer: makes item it's stdout and stderr FIFOs
+ * and prints their whole lines as they come; the paths for the request.
+ * 0 or a negative errno. */
+int wd__cli_lb_open(wd_run *r, wd_run_item *it, const char **out_path, const char **err_path);
+/* Prints what is left (the command has ended) and lets the FIFOs go. */
+void wd__cli_lb_finish(wd_run *r, wd_run_item *it);
 /* Removes the spool files of a result that will not be printed (a retry). */
 void wd__cli_run_discard(const wd_result *res);
 /* Whether the result of an item counts as a failure that a retry may

@@ -92,20 +92,26 @@ static char *tag_string(const char *str, const char *input) {
   return t;
 }
 
+char *wd__cli_run_sink(const wd_run *r, const wd_run_item *it, FILE *f, wd__cli_sink *s) {
+  *s = (wd__cli_sink){.f = f};
+  char *tag = NULL;
+  if (r->o.tagstring) {
+    tag = tag_string(r->o.tagstring, it->input);
+    s->tag = tag ? tag : it->input; /* out of memory: the input, as --tag */
+    s->tag_len = strlen(s->tag);
+  } else if (r->o.tag) {
+    s->tag = it->input;
+    s->tag_len = it->len;
+  }
+  return tag;
+}
+
 /* A stream of the item's output into f (as it is, --tag'ged, or JSON);
  * a spool file that cannot be read fails the run: its output is lost. */
 static void emit(wd_run *r, const wd_run_item *it, FILE *f, int json, const char *mem,
                  uint64_t len, const char *file) {
   wd__cli_sink s = {.f = f, .json = json};
-  char *tag = NULL;
-  if (r->o.tagstring && !json) {
-    tag = tag_string(r->o.tagstring, it->input);
-    s.tag = tag ? tag : it->input; /* out of memory: the input, as --tag */
-    s.tag_len = strlen(s.tag);
-  } else if (r->o.tag && !json) {
-    s.tag = it->input;
-    s.tag_len = it->len;
-  }
+  char *tag = json ? NULL : wd__cli_run_sink(r, it, f, &s);
   int err = wd__cli_sink_stream(&s, mem, len, file);
   free(tag);
   if (err) {
@@ -193,6 +199,7 @@ void wd__cli_run_report(wd_run *r, size_t i) { wd__cli_run_report_item(r, &r->it
 void wd__cli_run_report_item(wd_run *r, wd_run_item *it, size_t seq) {
   wd__cli_batch *b = &r->batch;
   const wd_result *res = wd_future_result(it->f);
+  wd__cli_lb_finish(r, it); /* --line-buffer: what is left of its lines */
   verdict v = judge(res);
   if (r->o.json)
     print_json(r, it, seq, res, &v);

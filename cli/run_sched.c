@@ -24,13 +24,19 @@ int wd__cli_run_submit(wd_run *r, wd_run_item *it, const void *input, size_t inp
     it->shown = shown;
   else
     free(shown);
+  const char *paths[2] = {NULL, NULL};
+  if (r->o.line_buffer && (err = wd__cli_lb_open(r, it, &paths[0], &paths[1])) != 0) {
+    wd__cli_template_free(argv);
+    return err;
+  }
   wd_out req = {0};
   /* -u: the command's stdout and stderr are the worker's, which are ours. */
   wd_cmd cmd = {.flags = (r->o.ungroup ? 0 : WD_CMD_CAPTURE) |
                          (input ? WD_CMD_INPUT : WD_CMD_NULL_STDIN),
                 .max_output = r->o.max_output ? r->o.max_output : UINT64_MAX,
                 .memory_limit = r->o.memory, .cpu_limit_s = wd__cli_seconds_up(r->o.cpu_ms),
-                .argv = argv, .spool = r->spool, .input = input, .input_len = input_len};
+                .argv = argv, .spool = r->spool, .input = input, .input_len = input_len,
+                .stdout_path = paths[0], .stderr_path = paths[1]};
   err = wd_cmd_encode(&req, &cmd);
   wd__cli_template_free(argv);
   int sig = r->o.sig;
@@ -45,6 +51,8 @@ int wd__cli_run_submit(wd_run *r, wd_run_item *it, const void *input, size_t inp
   if (!err)
     err = wd_submit(r->batch.pool, "command", req.p, req.len, &to, &it->f);
   wd_out_free(&req); /* the pool has its copy (with --pipe's block in it) */
+  if (err)
+    wd__cli_lb_finish(r, it);
   return err;
 }
 

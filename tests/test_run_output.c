@@ -202,6 +202,51 @@ START_TEST(tagstring_as_parallel) {
 }
 END_TEST
 
+/* ---- --line-buffer ----------------------------------------------------- */
+
+/* A line is printed while its command still runs: the command waits for
+ * the test to have read it (no sleep decides anything here). */
+START_TEST(line_buffer_prints_while_running) {
+  unlink("/tmp/wd-c-go");
+  char cmd[512];
+  snprintf(cmd, sizeof(cmd), "%s run --line-buffer -- sh -c 'echo first {}; "
+           "while [ ! -e /tmp/wd-c-go ]; do sleep 0.01; done; echo second {}' ::: x", W);
+  FILE *p = popen(cmd, "r");
+  char line[64];
+  ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+  ck_assert_str_eq(line, "first x\n");
+  ck_assert_int_eq(sh("touch /tmp/wd-c-go"), 0);
+  ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+  ck_assert_str_eq(line, "second x\n");
+  ck_assert_int_eq(pclose(p), 0);
+  unlink("/tmp/wd-c-go");
+}
+END_TEST
+
+/* 100 commands at once, 200 long lines each, on both streams: every line
+ * whole, none glued to another's; a last line without its newline as
+ * parallel prints it. */
+START_TEST(line_buffer_never_mixes) {
+  ck_assert_int_eq(sh("seq 100 | %s run --line-buffer -j100 -- sh -c 'for i in $(seq 200); do "
+                      "echo l-{}-$i-%0200d-end; echo e-{}-$i >&2; done' >/tmp/wd-c-out "
+                      "2>/tmp/wd-c-err", W, 0), 0);
+  ck_assert_int_eq(sh("test $(wc -l </tmp/wd-c-out) = 20000 && "
+                      "! grep -qv '^l-[0-9]*-[0-9]*-0*-end$' /tmp/wd-c-out && "
+                      "test $(wc -l </tmp/wd-c-err) = 20000 && "
+                      "! grep -qv '^e-[0-9]*-[0-9]*$' /tmp/wd-c-err"), 0);
+  ck_assert_int_eq(sh("%s run --line-buffer -k -- true ::: a 2>/dev/null", W), 125);
+  if (have_parallel()) {
+    const char *script = "'echo start {}; echo end {}; printf partial{}'";
+    ck_assert_int_eq(sh("%s run --line-buffer -j1 -- sh -c %s ::: 1 2 >/tmp/wd-c-out", W,
+                        script), 0);
+    ck_assert_int_eq(sh("parallel --will-cite --line-buffer -j1 sh -c \"%s\" ::: 1 2 "
+                        "| cmp -s - /tmp/wd-c-out", script), 0);
+  }
+  unlink("/tmp/wd-c-out");
+  unlink("/tmp/wd-c-err");
+}
+END_TEST
+
 /* ---- --pipe ---------------------------------------------------------- */
 
 /* The same blocks as parallel --pipe: per-block counts equal in order. */
@@ -253,6 +298,9 @@ int main(void) {
   tcase_add_test(tc, ungroup_passes_through);
   tcase_add_test(tc, results_tree_as_parallel);
   tcase_add_test(tc, tagstring_as_parallel);
+  tc = wd_test_case(s, "line_buffer", 60, NULL, NULL);
+  tcase_add_test(tc, line_buffer_prints_while_running);
+  tcase_add_test(tc, line_buffer_never_mixes);
   tc = wd_test_case(s, "pipe", 120, NULL, NULL);
   tcase_add_test(tc, pipe_as_parallel);
   tcase_add_test(tc, pipe_memory_bounded);
