@@ -69,10 +69,27 @@ int wd__cli_batch_start(wd__cli_batch *b, const wd_pool_options *po) {
   return 0;
 }
 
+/* On a terminal the progress line is redrawn this often, whether or not
+ * a command ended: a long command must not look like a hang. */
+#define PROGRESS_EVERY_MS 200
+
+static void on_progress_tick(uv_timer_t *t) { wd__cli_batch_progress(t->data); }
+
 void wd__cli_batch_loop(wd__cli_batch *b) {
   b->t0 = wd__cli_wall();
+  if (b->show_progress) {
+    uv_timer_init(b->loop, &b->progress_timer);
+    b->progress_timer.data = b;
+    uv_timer_start(&b->progress_timer, on_progress_tick, PROGRESS_EVERY_MS, PROGRESS_EVERY_MS);
+    uv_unref((uv_handle_t *)&b->progress_timer); /* it alone keeps nothing running */
+  }
   b->ops->start_more(b);
   uv_run(b->loop, UV_RUN_DEFAULT);
+  if (b->show_progress) {
+    uv_close((uv_handle_t *)&b->progress_timer, NULL);
+    wd__cli_batch_progress(b); /* the truth at the end, after a Ctrl-C too */
+    fputc('\n', stderr);
+  }
 }
 
 void wd__cli_batch_write_failed(wd__cli_batch *b, int to, int err) {
@@ -95,11 +112,16 @@ void wd__cli_batch_progress(const wd__cli_batch *b) {
   if (!b->show_progress)
     return;
   double el = wd__cli_wall() - b->t0;
-  double eta = b->done ? el / (double)b->done * (double)(b->todo - b->done) : 0;
+  double eta = b->done && b->todo > b->done
+                   ? el / (double)b->done * (double)(b->todo - b->done) : 0;
   fputs("\r\033[K", stderr);
   b->ops->progress(b, stderr, el, eta);
-  if (b->done == b->todo)
-    fputc('\n', stderr);
+  fflush(stderr);
+}
+
+void wd__cli_batch_clear_progress(const wd__cli_batch *b) {
+  if (b->show_progress)
+    fputs("\r\033[K", stderr);
 }
 
 void wd__cli_batch_finished(wd__cli_batch *b, int failed) {

@@ -48,6 +48,7 @@ struct wd__cli_batch {
   size_t unlogged;  /* finished items the joblog could not take */
   int log_said, stdout_said, stderr_said;
   uv_signal_t sigint, sigterm;
+  uv_timer_t progress_timer;
   double t0;        /* wall clock at the start */
 };
 
@@ -86,8 +87,11 @@ void wd__cli_batch_write_failed(wd__cli_batch *b, int to, int err);
 /* Counts an item that finished (failed or not) and redraws the progress. */
 void wd__cli_batch_finished(wd__cli_batch *b, int failed);
 
-/* Redraws the progress line, if shown; the last one ends the line. */
+/* Redraws the progress line, if shown: after each item, every 200 ms,
+ * and once more (ending the line) when the loop is done. */
 void wd__cli_batch_progress(const wd__cli_batch *b);
+/* Clears the progress line, if shown, before a command's output. */
+void wd__cli_batch_clear_progress(const wd__cli_batch *b);
 
 /* The joblog record of item seq (from 1); a write that fails fails the
  * batch (wd__cli_batch_write_failed) and the item is counted unlogged. */

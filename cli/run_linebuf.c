@@ -48,6 +48,7 @@ static void print_lines(struct wd__cli_lb *lb, lb_stream *s, int last) {
     return;
   wd__cli_sink sink;
   char *tag = wd__cli_run_sink(lb->r, lb->it, s->to, &sink);
+  wd__cli_batch_clear_progress(&lb->r->batch);
   wd__cli_sink_stream(&sink, s->part.p, n, NULL);
   free(tag);
   memmove(s->part.p, s->part.p + n, s->part.len - n);

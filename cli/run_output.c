@@ -199,6 +199,7 @@ void wd__cli_run_report(wd_run *r, size_t i) { wd__cli_run_report_item(r, &r->it
 void wd__cli_run_report_item(wd_run *r, wd_run_item *it, size_t seq) {
   wd__cli_batch *b = &r->batch;
   const wd_result *res = wd_future_result(it->f);
+  wd__cli_batch_clear_progress(b); /* redrawn after, not glued to a line */
   wd__cli_lb_finish(r, it); /* --line-buffer: what is left of its lines */
   verdict v = judge(res);
   if (r->o.json)

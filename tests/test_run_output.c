@@ -247,6 +247,38 @@ START_TEST(line_buffer_never_mixes) {
 }
 END_TEST
 
+/* ---- --progress -------------------------------------------------------- */
+
+/* On a terminal (script(1)'s pty) the line is redrawn while a command
+ * runs, not only when one ends: three redraws come while the only command
+ * waits for the test to have seen them. */
+START_TEST(progress_redraws_while_running) {
+  if (sh("command -v script >/dev/null") != 0) {
+    fprintf(stderr, "script(1) is not installed: skipped\n");
+    return;
+  }
+  unlink("/tmp/wd-c-go");
+  char cmd[512];
+  snprintf(cmd, sizeof(cmd), "script -qec \"%s run --bar -- sh -c 'while [ ! -e /tmp/wd-c-go ]; "
+           "do sleep 0.01; done; echo done' ::: x\" /dev/null", W);
+  FILE *p = popen(cmd, "r");
+  int redraws = 0, c, esc = 0;
+  while (redraws < 3 && (c = fgetc(p)) != EOF) {
+    esc = c == '\r' ? 1 : esc == 1 && c == 033 ? 2 : esc == 2 && c == '[' ? 3 : 0;
+    redraws += esc == 3;
+  }
+  ck_assert_int_eq(redraws, 3);
+  ck_assert_int_eq(sh("touch /tmp/wd-c-go"), 0);
+  char rest[4096];
+  size_t n = fread(rest, 1, sizeof(rest) - 1, p);
+  rest[n] = '\0';
+  ck_assert_int_eq(pclose(p), 0);
+  ck_assert_ptr_nonnull(strstr(rest, "\033[Kdone"));     /* the line cleared first */
+  ck_assert_ptr_nonnull(strstr(rest, "1/1 done, 0 failed, 0 running")); /* the truth */
+  unlink("/tmp/wd-c-go");
+}
+END_TEST
+
 /* ---- --pipe ---------------------------------------------------------- */
 
 /* The same blocks as parallel --pipe: per-block counts equal in order. */
@@ -301,6 +333,7 @@ int main(void) {
   tc = wd_test_case(s, "line_buffer", 60, NULL, NULL);
   tcase_add_test(tc, line_buffer_prints_while_running);
   tcase_add_test(tc, line_buffer_never_mixes);
+  tcase_add_test(tc, progress_redraws_while_running);
   tc = wd_test_case(s, "pipe", 120, NULL, NULL);
   tcase_add_test(tc, pipe_as_parallel);
   tcase_add_test(tc, pipe_memory_bounded);
