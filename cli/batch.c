@@ -104,8 +104,11 @@ void wd__cli_batch_write_failed(wd__cli_batch *b, int to, int err) {
             to == WD__CLI_TO_JOBLOG ? b->joblog : "", strerror(err), b->items);
   *said = 1;
   b->broken = 1;
+  /* Output that cannot be written would be lost: what runs is killed.  A
+   * joblog that cannot take a line loses no output: what runs finishes,
+   * and --resume reruns what the log lacks. */
   if (b->pool) /* not yet at the end (wd__cli_batch_end) */
-    wd__cli_batch_stop(b, 1);
+    wd__cli_batch_stop(b, to != WD__CLI_TO_JOBLOG);
 }
 
 void wd__cli_batch_progress(const wd__cli_batch *b) {

@@ -7,8 +7,9 @@
  * and calls back in when an item finishes.
  *
  * A write that fails (the joblog, stdout, stderr) fails the batch: it is
- * said once, nothing new starts, what runs is killed, the joblog keeps
- * every whole line, and the status is 125. */
+ * said once, nothing new starts, what runs is killed (stdout, stderr) or
+ * let finish (the joblog), the joblog keeps every whole line, and the
+ * status is 125. */
 #ifndef WD__CLI_BATCH_H
 #define WD__CLI_BATCH_H
 
@@ -80,8 +81,8 @@ enum { WD__CLI_TO_JOBLOG = 0, WD__CLI_TO_STDOUT = 1, WD__CLI_TO_STDERR = 2 };
 
 /* A write to the joblog, stdout or stderr (WD__CLI_TO_*) that failed, err a
  * positive errno: said once per kind (on stderr, if it still takes it),
- * then the batch starts nothing new, kills what runs -- its output would
- * be lost too -- and will exit 125. */
+ * then the batch starts nothing new -- and, for stdout or stderr, kills
+ * what runs, whose output would be lost too -- and will exit 125. */
 void wd__cli_batch_write_failed(wd__cli_batch *b, int to, int err);
 
 /* Counts an item that finished (failed or not) and redraws the progress. */
