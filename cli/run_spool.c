@@ -29,15 +29,21 @@ static const char *tmpdir(void) {
   return t && t[0] == '/' ? t : "/tmp";
 }
 
-/* Removes the files of dir (not following links) and dir itself. */
-static void remove_dir(int parent, const char *name) {
+/* The directory name in parent, not a link to one; NULL if not. */
+static DIR *open_dir(int parent, const char *name) {
   int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-  if (d == NULL) {
-    if (fd >= 0)
-      close(fd);
+  if (d == NULL && fd >= 0)
+    close(fd);
+  return d;
+}
+
+/* Removes the files of dir (not following links) and dir itself. */
+static void remove_dir(int parent, const char *name) {
+  DIR *d = open_dir(parent, name);
+  if (d == NULL)
     return;
-  }
+  int fd = dirfd(d);
   struct dirent *e;
   while ((e = readdir(d)) != NULL)
     if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
@@ -48,13 +54,10 @@ static void remove_dir(int parent, const char *name) {
 
 /* The spools of wardens that are gone: ours (same uid), whose pid is dead. */
 static void sweep_stale(const char *parent) {
-  int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *d = pfd >= 0 ? fdopendir(pfd) : NULL;
-  if (d == NULL) {
-    if (pfd >= 0)
-      close(pfd);
+  DIR *d = open_dir(AT_FDCWD, parent);
+  if (d == NULL)
     return;
-  }
+  int pfd = dirfd(d);
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     if (strncmp(e->d_name, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) != 0)
