@@ -56,6 +56,8 @@ const char wd__cli_run_usage[] =
     "  -k, --keep-order        print outputs in input order\n"
     "      --tag               prefix each output line with the input and a tab\n"
     "      --tagstring=STR     --tag with STR ('{}': the input) instead of the input\n"
+    "      --group             each command's output whole when it ends (the\n"
+    "                          default, as GNU parallel's)\n"
     "  -u, --ungroup           output passes straight through, as GNU parallel's\n"
     "                          -u: lines of different commands may mix\n"
     "      --line-buffer       print each whole line as soon as it is printed;\n"
@@ -209,7 +211,8 @@ int wd__cli_exec_parse(int argc, char **argv, wd_exec_opts *o, wd__cli_msg *msg)
 
 enum { OPT_KILL_AFTER = 256, OPT_HALT, OPT_DELAY, OPT_RATE, OPT_TAG, OPT_MAXOUT, OPT_JSON,
        OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED, OPT_PROGRESS, OPT_SHELL,
-       OPT_TAGSTRING, OPT_LINE_BUFFER, OPT_RESULTS, OPT_PIPE, OPT_BLOCK, OPT_RECORDS };
+       OPT_TAGSTRING, OPT_LINE_BUFFER, OPT_RESULTS, OPT_PIPE, OPT_BLOCK, OPT_RECORDS,
+       OPT_GROUP };
 
 static const struct option run_options[] = {
     {"jobs", required_argument, 0, 'j'},
@@ -234,6 +237,7 @@ static const struct option run_options[] = {
     {"eta", no_argument, 0, OPT_PROGRESS},
     {"tagstring", required_argument, 0, OPT_TAGSTRING},
     {"ungroup", no_argument, 0, 'u'},
+    {"group", no_argument, 0, OPT_GROUP},
     {"line-buffer", no_argument, 0, OPT_LINE_BUFFER},
     {"lb", no_argument, 0, OPT_LINE_BUFFER},
     {"results", required_argument, 0, OPT_RESULTS},
@@ -366,6 +370,7 @@ static int run_switch(int c, wd_run_opts *o) {
               : c == 'u'               ? &o->ungroup
               : c == OPT_LINE_BUFFER   ? &o->line_buffer
               : c == OPT_PIPE          ? &o->pipe
+              : c == OPT_GROUP         ? &o->group
                                        : NULL;
   if (flag == NULL)
     return UV_EINVAL;
@@ -400,7 +405,8 @@ static int run_option(int c, const char *arg, void *opts, wd__cli_msg *msg) {
 /* What the output options cannot do together, said rather than done
  * differently from GNU parallel; and --block's default. */
 static int check_output(wd_run_opts *o, wd__cli_msg *msg) {
-  const char *with = o->json ? "--json" : o->results ? "--results" : o->tag ? "--tag"
+  const char *with = o->group ? "--group" : o->json ? "--json"
+                     : o->results ? "--results" : o->tag ? "--tag"
                      : o->tagstring ? "--tagstring" : o->line_buffer ? "--line-buffer"
                      : o->keep_order ? "--keep-order" : NULL;
   if (o->ungroup && with)

@@ -60,6 +60,7 @@ typedef struct {
   const char *joblog;    /* NULL: none */
   /* What becomes of the output (cli/run_output.c, run_pipe.c): */
   int ungroup;           /* -u: straight through, not captured */
+  int group;             /* --group: the default, asked for by name */
   int line_buffer;       /* --line-buffer: each whole line when it comes */
   const char *results;   /* --results DIR: GNU parallel's tree; NULL: none */
   const char *tagstring; /* --tagstring STR ('{}': the input); NULL: --tag's */
