@@ -121,6 +121,14 @@ static void emit(wd_run *r, const wd_run_item *it, FILE *f, int json, const char
   }
 }
 
+/* Output cut without --max-output: the worker's memory or the spool's
+ * disk ran out.  Output was lost, so the run fails (125). */
+static void lost_output(wd_run *r, size_t seq) {
+  fprintf(stderr, "warden run: output of command %zu is cut: no room for it in memory or "
+          "in the spool (%s)\n", seq, r->spool);
+  r->batch.broken = 1;
+}
+
 static void json_int_or_null(const char *key, int have, int v) {
   printf(",\"%s\":", key);
   if (have)
@@ -170,9 +178,11 @@ static void print_text(wd_run *r, const wd_run_item *it, size_t seq, const wd_re
     fflush(stdout);
     emit(r, it, stderr, 0, v->cr.err, v->cr.err_len, v->cr.err_file);
   }
-  if (v->have_output && v->cr.truncated)
+  if (v->have_output && v->cr.truncated && r->o.max_output)
     fprintf(stderr, "warden run: output of command %zu cut at its last whole line "
             "within --max-output=%llu bytes\n", seq, (unsigned long long)r->o.max_output);
+  else if (v->have_output && v->cr.truncated) /* no cap: memory or disk ran out */
+    lost_output(r, seq);
   if (v->outcome == RUN_TIMEOUT)
     fprintf(stderr, "warden run: command %zu timed out: %.*s\n", seq, (int)it->len,
             it->input);

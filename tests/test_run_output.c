@@ -98,6 +98,25 @@ START_TEST(spool_removed_and_swept) {
 }
 END_TEST
 
+/* A spool with no room (a 2 MiB tmpfs as $TMPDIR): output is lost, so the
+ * run says so and fails, never 0.  Needs the right to mount: else skipped. */
+START_TEST(full_spool_fails_the_run) {
+  const char *dir = "/tmp/wd-c-small";
+  mkdir(dir, 0700);
+  if (sh("mount -t tmpfs -o size=2m tmpfs %s 2>/dev/null", dir) != 0) {
+    fprintf(stderr, "cannot mount a tmpfs here: skipped\n");
+    rmdir(dir);
+    return;
+  }
+  ck_assert_int_eq(sh("TMPDIR=%s %s run -- sh -c 'head -c 5000000 /dev/zero' ::: x "
+                      ">/dev/null 2>/tmp/wd-c-err", dir, W), 125);
+  ck_assert(contains("/tmp/wd-c-err", "no room for it in memory or in the spool"));
+  ck_assert_int_eq(sh("umount %s", dir), 0);
+  rmdir(dir);
+  unlink("/tmp/wd-c-err");
+}
+END_TEST
+
 /* --max-output cuts at the last whole line within it, and says so. */
 START_TEST(max_output_cuts_at_line_end) {
   ck_assert_int_eq(sh("%s run --max-output 10 -- printf 'one\\ntwo\\nthree\\n' ::: x "
@@ -322,6 +341,7 @@ int main(void) {
   tcase_add_test(tc, big_output_whole_and_small);
   tcase_add_test(tc, spool_removed_and_swept);
   tcase_add_test(tc, max_output_cuts_at_line_end);
+  tcase_add_test(tc, full_spool_fails_the_run);
   tc = wd_test_case(s, "write_errors", 60, NULL, NULL);
   tcase_add_test(tc, full_stdout_fails_the_run);
   tcase_add_test(tc, closed_stdout);
