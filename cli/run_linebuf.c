@@ -86,15 +86,20 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   print_lines(lb, s, 0);
 }
 
-static void on_closed(uv_handle_t *h) {
-  struct wd__cli_lb *lb = h->data;
-  if (--lb->open_handles > 0)
-    return;
+static void lb_free(struct wd__cli_lb *lb) {
   for (int i = 0; i < 2; i++) {
-    close(lb->s[i].fd);
+    if (lb->s[i].fd >= 0)
+      close(lb->s[i].fd);
     wd_out_free(&lb->s[i].part);
   }
   free(lb);
+}
+
+/* The fds go once libuv has let go of the polls on them. */
+static void on_closed(uv_handle_t *h) {
+  struct wd__cli_lb *lb = h->data;
+  if (--lb->open_handles == 0)
+    lb_free(lb);
 }
 
 /* One FIFO: made in the spool, opened for reading, watched. */
@@ -134,10 +139,8 @@ void wd__cli_lb_finish(wd_run *r, wd_run_item *it) {
   int handles = lb->open_handles;
   for (int i = 0; i < handles; i++)
     uv_close((uv_handle_t *)&lb->s[i].poll, on_closed);
-  if (handles == 0) {
-    lb->open_handles = 1;
-    on_closed((uv_handle_t *)&(uv_poll_t){.data = lb});
-  }
+  if (handles == 0)
+    lb_free(lb);
 }
 
 int wd__cli_lb_open(wd_run *r, wd_run_item *it, const char **out_path, const char **err_path) {
