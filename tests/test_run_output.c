@@ -70,7 +70,8 @@ START_TEST(big_output_whole_and_small) {
   ck_assert_int_eq(sh("%s | md5sum > /tmp/wd-c-sum2", gen), 0);
   ck_assert_int_eq(sh("cmp -s /tmp/wd-c-sum1 /tmp/wd-c-sum2"), 0);
   printf("100 MB of output: max RSS %ld KiB (warden and its workers)\n", kb);
-  ck_assert_msg(kb < 32 * 1024, "max RSS %ld KiB", kb);
+  /* (ASan's quarantine holds freed memory: no bound there) */
+  ck_assert_msg(WD_ASAN || kb < 32 * 1024, "max RSS %ld KiB", kb);
   unlink("/tmp/wd-c-sum1");
   unlink("/tmp/wd-c-sum2");
 }
@@ -331,7 +332,7 @@ START_TEST(pipe_memory_bounded) {
            "-- wc -c | awk '{s+=$1} END {exit s != 200000000}'", W);
   ck_assert_int_eq(run_rss(cmd, &kb), 0);
   printf("200 MB through --pipe -j2: max RSS %ld KiB\n", kb);
-  ck_assert_msg(kb < 32 * 1024, "max RSS %ld KiB", kb);
+  ck_assert_msg(WD_ASAN || kb < 32 * 1024, "max RSS %ld KiB", kb);
 }
 END_TEST
 
