@@ -25,15 +25,26 @@ typedef struct {
   char text[512];
 } wd__cli_msg;
 
-/* `warden exec [OPTION]... [--] COMMAND [ARG]...` */
+/* `warden exec [OPTION]... DURATION COMMAND [ARG]...` (timeout(1)'s
+ * form: its defaults and exit statuses) or `warden exec [-t DURATION]
+ * [OPTION]... [--] COMMAND [ARG]...` (warden's own, stricter). */
 typedef struct {
   uint64_t timeout_ms; /* 0: none */
-  uint64_t grace_ms;   /* between sig and SIGKILL; 1000 when sig is given
-                          without --kill-after */
+  uint64_t grace_ms;   /* between sig and SIGKILL; 0: no SIGKILL follows.
+                          Without --kill-after: 1000 in warden's form when
+                          sig is not KILL, 0 in timeout's */
   uint64_t memory;     /* RLIMIT_AS, bytes; 0: none */
   uint64_t cpu_ms;     /* RLIMIT_CPU, rounded up to seconds at use; 0: none */
-  int sig;             /* sent at the deadline; 0: SIGKILL */
+  int sig;             /* sent at the deadline: KILL in warden's form, TERM
+                          in timeout's, unless --signal */
   int have_grace;      /* --kill-after was given */
+  int have_timeout;    /* -t was given: no DURATION operand */
+  int timeout_form;    /* DURATION was the first operand: timeout(1)'s
+                          rules (see wd__cli_exec) */
+  int preserve_status; /* exit with the command's status, even at the deadline */
+  int foreground;      /* the command stays in warden's process group */
+  int verbose;         /* say each signal sent, as timeout -v does */
+  int version;         /* --version: print it, run nothing */
   char **argv;         /* the command, NULL-terminated (argv's tail) */
 } wd_exec_opts;
 

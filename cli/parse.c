@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -65,6 +66,39 @@ int wd__parse_duration(const char *s, uint64_t *ms) {
   return 0;
 }
 
+/* Beyond this many ms (31,700 years) a timer is never due: such a
+ * duration is none, as timeout(1) treats one it cannot arm. */
+#define DURATION_NEVER_MS 1e15
+
+int wd__parse_timeout_duration(const char *s, uint64_t *ms) {
+  static const char suffixes[] = "smhd";
+  static const double suffix_ms[] = {1e3, 60e3, 3600e3, 86400e3};
+  if (wd__parse_duration(s, ms) == 0)
+    return 0;
+  if (s == NULL || *s == '\0')
+    return UV_EINVAL;
+  char *end;
+  double v = strtod(s, &end); /* ERANGE is fine: 1e400 is never, 1e-400 at once */
+  if (end == s || isnan(v) || v < 0)
+    return UV_EINVAL;
+  double scale = 1e3;
+  if (*end != '\0') {
+    const char *u = strchr(suffixes, *end);
+    if (u == NULL || end[1] != '\0')
+      return UV_EINVAL;
+    scale = suffix_ms[u - suffixes];
+  }
+  double total = v * scale;
+  if (total > DURATION_NEVER_MS) {
+    *ms = 0;
+    return 0;
+  }
+  *ms = (uint64_t)llround(total);
+  if (*ms == 0 && total > 0)
+    *ms = 1;
+  return 0;
+}
+
 int wd__parse_size(const char *s, uint64_t *bytes) {
   if (s == NULL)
     return UV_EINVAL;
@@ -91,17 +125,37 @@ int wd__parse_size(const char *s, uint64_t *bytes) {
   return 0;
 }
 
-int wd__parse_signal(const char *s, int *sig) {
+/* A signal's name as kill -l and timeout(1) take it, without "SIG": one
+ * of sigabbrev_np(3)'s, an alias (IOT, CLD, POLL), RTMIN+N or RTMAX-N. */
+static int signal_by_name(const char *s, int *sig) {
   static const struct {
     const char *name;
     int sig;
-  } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},
-               {"ILL", SIGILL},   {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},
-               {"BUS", SIGBUS},   {"FPE", SIGFPE},   {"KILL", SIGKILL},
-               {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-               {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
-               {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
-               {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ}};
+  } aliases[] = {{"IOT", SIGABRT}, {"CLD", SIGCHLD}, {"POLL", SIGIO}};
+  for (int n = 1; n < NSIG; n++) {
+    const char *name = sigabbrev_np(n);
+    if (name != NULL && strcasecmp(s, name) == 0) {
+      *sig = n;
+      return 0;
+    }
+  }
+  for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+    if (strcasecmp(s, aliases[i].name) == 0) {
+      *sig = aliases[i].sig;
+      return 0;
+    }
+  int max = strncasecmp(s, "RTMAX", 5) == 0;
+  if (!max && strncasecmp(s, "RTMIN", 5) != 0)
+    return UV_EINVAL;
+  long k = 0;
+  if (s[5] != '\0' && (s[5] != (max ? '-' : '+') ||
+                       wd__parse_count(s + 6, 1, SIGRTMAX - SIGRTMIN, &k) != 0))
+    return UV_EINVAL;
+  *sig = max ? SIGRTMAX - (int)k : SIGRTMIN + (int)k;
+  return 0;
+}
+
+int wd__parse_signal(const char *s, int *sig) {
   if (s == NULL || *s == '\0')
     return UV_EINVAL;
   long n;
@@ -113,12 +167,18 @@ int wd__parse_signal(const char *s, int *sig) {
   }
   if (strncasecmp(s, "SIG", 3) == 0)
     s += 3;
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-    if (strcasecmp(s, names[i].name) == 0) {
-      *sig = names[i].sig;
-      return 0;
-    }
-  return UV_EINVAL;
+  return signal_by_name(s, sig);
+}
+
+const char *wd__signal_name(int sig, char *buf, size_t n) {
+  const char *name = sig < SIGRTMIN || sig > SIGRTMAX ? sigabbrev_np(sig) : NULL;
+  if (name != NULL)
+    snprintf(buf, n, "%s", name);
+  else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+    snprintf(buf, n, "RTMIN+%d", sig - SIGRTMIN);
+  else
+    snprintf(buf, n, "%d", sig);
+  return buf;
 }
 
 int wd__parse_count(const char *s, long lo, long hi, long *out) {

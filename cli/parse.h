@@ -13,12 +13,22 @@
  * duration is at least 1 ms ("0.0004" is 1, never 0 = none). */
 int wd__parse_duration(const char *s, uint64_t *ms);
 
+/* A duration as timeout(1) reads one -- a floating-point number as
+ * strtod(3) takes it ("1e3", "0x10", " +5", "inf") with an optional
+ * suffix s, m, h or d -- or as wd__parse_duration does ("250ms").  0 means
+ * none: "0", and "inf", "infinity" or a duration no timer could reach. */
+int wd__parse_timeout_duration(const char *s, uint64_t *ms);
+
 /* A size in bytes.  Suffixes K, M, G, T (powers of 1024, optional "B" or
  * "iB"); a bare number means bytes.  A positive size is at least 1. */
 int wd__parse_size(const char *s, uint64_t *bytes);
 
-/* A signal by name (with or without SIG, any case) or number. */
+/* A signal by name (with or without SIG, any case; every name kill -l
+ * knows, RTMIN+N and RTMAX-N too) or number. */
 int wd__parse_signal(const char *s, int *sig);
+
+/* sig's name without "SIG" ("TERM", "RTMIN+2"), or its number, in buf. */
+const char *wd__signal_name(int sig, char *buf, size_t n);
 
 /* A count: a decimal integer from lo to hi. */
 int wd__parse_count(const char *s, long lo, long hi, long *out);

@@ -321,6 +321,11 @@ typedef struct {
   uint64_t cpu_limit_s;  /* RLIMIT_CPU, seconds; 0: none */
   const sigset_t *mask;  /* its signal mask at execve; NULL: none blocked */
   int die_with_parent;   /* SIGKILL when the caller dies (PR_SET_PDEATHSIG) */
+  int same_group;        /* stays in the caller's process group instead of
+                            leading one of its own, so that it keeps the
+                            terminal (timeout --foreground); wd_tree_kill()
+                            then signals the command alone, or the cgroup
+                            with SIGKILL (sweep_children finds the rest) */
   int sweep_children;    /* wd_tree_free() also kills and reaps every other
                             child of the caller: for a child subreaper
                             (PR_SET_CHILD_SUBREAPER) that has no children

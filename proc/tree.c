@@ -27,7 +27,8 @@
 #define TREE_START_CLEANUP_MS 5000
 
 struct wd_tree {
-  pid_t pid;              /* the command, leader of its own group; 0 once reaped */
+  pid_t pid;              /* the command (leader of its own group unless
+                             same_group); 0 once reaped */
   int pidfd;
   int sweep_children;     /* wd_tree_free kills every child of ours */
   char cgroup[PATH_MAX];  /* the command's own cgroup, or "" */
@@ -65,7 +66,7 @@ int wd_tree_start(const wd_tree_options *o, wd_tree **out, int *exec_errno) {
                        .stdin_fd = o->stdin_fd,
                        .stdout_fd = o->stdout_fd,
                        .stderr_fd = o->stderr_fd,
-                       .new_group = 1,
+                       .new_group = !o->same_group,
                        .cgroup_dir = cgdir,
                        .cgroup_procs = -1,
                        .memory_limit = o->memory_limit,

@@ -163,7 +163,8 @@ START_TEST(exec_options) {
   ck_assert_uint_eq(o.grace_ms, 0);
   char *dflt[] = {"warden exec", "true", NULL};
   ck_assert_int_eq(wd__cli_exec_parse(ARGC(dflt), dflt, &o, &m), WD__CLI_GO);
-  ck_assert(o.timeout_ms == 0 && o.sig == 0 && o.grace_ms == 0 && o.memory == 0);
+  ck_assert(o.timeout_ms == 0 && o.sig == SIGKILL && o.grace_ms == 0 && o.memory == 0);
+  ck_assert(!o.timeout_form && !o.preserve_status && !o.foreground && !o.verbose);
 }
 END_TEST
 
