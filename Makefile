@@ -37,7 +37,8 @@ CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 # Two programs: warden (exec, run) and warden-resize, which `warden resize`
 # execs, so that only resize loads the image libraries (cli/main.c).
-CLI_COMMON := $(addprefix $(B)/cli/,common.o parse.o json.o joblog.o batch.o opts.o)
+CLI_COMMON := $(addprefix $(B)/cli/,common.o parse.o json.o joblog.o batch.o) \
+              $(filter $(B)/cli/opts%,$(CLI_OBJ))
 WARDEN_OBJ := $(addprefix $(B)/cli/,main.o exec.o template.o) \
               $(filter $(B)/cli/run%,$(CLI_OBJ)) $(CLI_COMMON)
 RESIZE_OBJ := $(filter $(B)/cli/resize%,$(CLI_OBJ)) $(CLI_COMMON)

@@ -56,15 +56,34 @@ const char wd__cli_run_usage[] =
     "\n"
     "  -j, --jobs=N            commands at once (default: CPUs; fewer, with a\n"
     "                          warning, if 'ulimit -n' cannot hold N)\n"
-    "  -t, --timeout=DURATION  deadline per command: 250ms, 10s, 1m30s; 0: none\n"
-    "  -s, --signal=SIG        signal at the deadline (default KILL)\n"
+    "                          0: as many as possible (1024); N%: of the CPUs;\n"
+    "                          +N, -N: CPUs plus or minus N\n"
+    "  -P, --max-procs=N       the same as -j (xargs)\n"
+    "      --timeout=DURATION  deadline per command: 250ms, 10s, 1m30s; 0: none;\n"
+    "                          N%: N% of the median runtime of those that succeeded\n"
+    "      --signal=SIG        signal at the deadline (default KILL)\n"
     "      --kill-after=DURATION  grace between --signal and KILL (default 1s)\n"
-    "  -m, --memory=SIZE       address-space limit per command: 512M, 2G\n"
+    "      --memory=SIZE       address-space limit per command: 512M, 2G\n"
     "                          (at least 1M: no program starts in less)\n"
-    "  -c, --cpu=DURATION      CPU-time limit per command (whole seconds)\n"
-    "  -r, --retries=N         rerun a failed or timed-out command up to N times\n"
-    "      --halt=WHEN,fail=N  stop after N failures (or N%): WHEN is 'now'\n"
-    "                          (kill what runs) or 'soon' (let it finish)\n"
+    "      --cpu=DURATION      CPU-time limit per command (whole seconds)\n"
+    "      --retries=N         run a failed or timed-out command up to N times in\n"
+    "                          all (GNU parallel's); 0: until it succeeds\n"
+    "      --halt=WHEN,WHY=N   stop when N (or N%) commands failed (WHY 'fail'),\n"
+    "                          succeeded ('success') or finished ('done'); WHEN\n"
+    "                          is 'now' (kill what runs) or 'soon' (let it\n"
+    "                          finish); 'never' (the default), or 0, 1, 2, -1, -2\n"
+    "      --halt-on-error=...  the same as --halt\n"
+    "      --memfree=SIZE      start no command while less memory is available\n"
+    "      --load=N            start no command while N or more processes run\n"
+    "                          (N%: of the CPUs)\n"
+    "      --nice=N            run each command N nicer\n"
+    "      --wd=DIR, --workdir=DIR  run each command in DIR (made if missing)\n"
+    "  -t, --verbose           print each command on stderr as it starts\n"
+    "  -v                      print each command on stdout before its output\n"
+    "  -r, --no-run-if-empty   accepted: no input runs nothing anyway\n"
+    "      --exit-codes=xargs  exit as xargs does (123, 124, 125, 126, 127)\n"
+    "      --jl=FILE, --res=DIR, --will-cite, --no-notice  GNU parallel's names:\n"
+    "                          --joblog, --results, and nothing to silence\n"
     "      --delay=DURATION    at least this long between two starts\n"
     "      --rate=N/s          at most N starts per second\n"
     "  -k, --keep-order        print outputs in input order\n"
@@ -98,14 +117,12 @@ const char wd__cli_run_usage[] =
     "  -h, --help              show this help\n"
     "\n"
     "Exit status: 0 if every command succeeded; else the number that failed\n"
-    "(1-100; 101 for more); 125 if warden failed; 130/143 after SIGINT/SIGTERM.\n";
+    "(1-100; 101 for more); with --halt as GNU parallel's; 125 if warden failed\n"
+    "(GNU parallel: 255); 130/143 after SIGINT/SIGTERM.  Long options are\n"
+    "spelt in full; GNU parallel's and xargs' options warden lacks are refused.\n";
 
 /* Bounds of the counts the options take. */
-#define RUN_MAX_JOBS 65536
-#define RUN_MAX_RETRIES 1000
 #define RUN_MAX_ARGS 65536
-#define HALT_MAX_COUNT 1000000000
-#define HALT_MAX_PERCENT 100
 #define RATE_MAX_PER_S 1000000
 #define MS_PER_S 1000
 #define EXEC_DEFAULT_GRACE_MS 1000
@@ -263,20 +280,33 @@ int wd__cli_exec_parse(int argc, char **argv, wd_exec_opts *o, wd__cli_msg *msg)
 
 /* ---- warden run ------------------------------------------------------ */
 
-enum { OPT_KILL_AFTER = 256, OPT_HALT, OPT_DELAY, OPT_RATE, OPT_TAG, OPT_MAXOUT, OPT_JSON,
+enum { OPT_KILL_AFTER = 256, OPT_DELAY, OPT_RATE, OPT_TAG, OPT_MAXOUT, OPT_JSON,
        OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED, OPT_PROGRESS, OPT_SHELL,
        OPT_TAGSTRING, OPT_LINE_BUFFER, OPT_RESULTS, OPT_PIPE, OPT_BLOCK, OPT_RECORDS,
        OPT_GROUP };
 
 static const struct option run_options[] = {
     {"jobs", required_argument, 0, 'j'},
-    {"timeout", required_argument, 0, 't'},
+    {"timeout", required_argument, 0, WD__OPT_TIMEOUT},
     {"signal", required_argument, 0, 's'},
     {"kill-after", required_argument, 0, OPT_KILL_AFTER},
     {"memory", required_argument, 0, 'm'},
     {"cpu", required_argument, 0, 'c'},
-    {"retries", required_argument, 0, 'r'},
-    {"halt", required_argument, 0, OPT_HALT},
+    {"retries", required_argument, 0, WD__OPT_RETRIES},
+    {"halt", required_argument, 0, WD__OPT_HALT},
+    {"halt-on-error", required_argument, 0, WD__OPT_HALT},
+    {"max-procs", required_argument, 0, 'P'},
+    {"memfree", required_argument, 0, WD__OPT_MEMFREE},
+    {"load", required_argument, 0, WD__OPT_LOAD},
+    {"nice", required_argument, 0, WD__OPT_NICE},
+    {"workdir", required_argument, 0, WD__OPT_WD},
+    {"wd", required_argument, 0, WD__OPT_WD},
+    {"exit-codes", required_argument, 0, WD__OPT_EXIT_CODES},
+    {"verbose", no_argument, 0, 't'},
+    {"no-run-if-empty", no_argument, 0, 'r'},
+    {"will-cite", no_argument, 0, WD__OPT_NOOP},
+    {"no-notice", no_argument, 0, WD__OPT_NOOP},
+    {"jl", required_argument, 0, OPT_JOBLOG},
     {"delay", required_argument, 0, OPT_DELAY},
     {"rate", required_argument, 0, OPT_RATE},
     {"keep-order", no_argument, 0, 'k'},
@@ -295,6 +325,7 @@ static const struct option run_options[] = {
     {"line-buffer", no_argument, 0, OPT_LINE_BUFFER},
     {"lb", no_argument, 0, OPT_LINE_BUFFER},
     {"results", required_argument, 0, OPT_RESULTS},
+    {"res", required_argument, 0, OPT_RESULTS}, /* GNU parallel's alias */
     {"pipe", no_argument, 0, OPT_PIPE},
     {"block", required_argument, 0, OPT_BLOCK},
     {"recend", required_argument, 0, OPT_RECORDS},
@@ -304,32 +335,6 @@ static const struct option run_options[] = {
     {"shell", no_argument, 0, OPT_SHELL},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
-
-/* "now,fail=N", "soon,fail=N%". */
-static int parse_halt(const char *s, wd_run_opts *o) {
-  if (strncmp(s, "now,", 4) == 0) {
-    o->halt_now = 1;
-    s += 4;
-  } else if (strncmp(s, "soon,", 5) == 0) {
-    s += 5;
-  } else {
-    return UV_EINVAL;
-  }
-  if (strncmp(s, "fail=", 5) != 0)
-    return UV_EINVAL;
-  s += 5;
-  char buf[32];
-  size_t n = strlen(s);
-  if (n == 0 || n >= sizeof(buf))
-    return UV_EINVAL;
-  memcpy(buf, s, n + 1);
-  if (buf[n - 1] == '%') {
-    o->halt_percent = 1;
-    buf[n - 1] = '\0';
-  }
-  return wd__parse_count(buf, 1, o->halt_percent ? HALT_MAX_PERCENT : HALT_MAX_COUNT,
-                        &o->halt_fail);
-}
 
 /* "N/s": a start at most every 1000/N ms (at least 1). */
 static int parse_rate(const char *s, uint64_t *delay_ms) {
@@ -377,8 +382,6 @@ static int parse_block(const char *arg, uint64_t *bytes) {
 static int run_value(int c, const char *arg, wd_run_opts *o, wd__cli_msg *msg) {
   int bad = 0;
   switch (c) {
-  case 'j': bad = wd__parse_count(arg, 1, RUN_MAX_JOBS, &o->jobs); break;
-  case 't': bad = wd__parse_duration(arg, &o->timeout_ms); break;
   case 's': bad = wd__parse_signal(arg, &o->sig); break;
   case OPT_KILL_AFTER:
     bad = wd__parse_duration(arg, &o->grace_ms);
@@ -390,8 +393,7 @@ static int run_value(int c, const char *arg, wd_run_opts *o, wd__cli_msg *msg) {
       return wd__cli_check_memory(msg, arg, o->memory);
     break;
   case 'c': bad = wd__parse_duration(arg, &o->cpu_ms) || o->cpu_ms == 0; break;
-  case 'r': bad = wd__parse_count(arg, 0, RUN_MAX_RETRIES, &o->retries); break;
-  case OPT_HALT: bad = parse_halt(arg, o); break;
+  case WD__OPT_NOOP: break; /* GNU parallel's, and what warden does anyway */
   case OPT_DELAY: bad = wd__parse_duration(arg, &o->delay_ms); break;
   case OPT_RATE: bad = parse_rate(arg, &o->delay_ms); break;
   case OPT_MAXOUT: bad = wd__parse_size(arg, &o->max_output); break;
@@ -453,6 +455,9 @@ static int run_words(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg) {
 /* One option of run: a switch, or one that takes a value. */
 static int run_option(int c, const char *arg, void *opts, wd__cli_msg *msg) {
   wd_run_opts *o = opts;
+  int sched = wd__cli_run_sched_option(c, arg, o, msg);
+  if (sched != 1)
+    return sched;
   return run_switch(c, o) == 0 ? 0 : run_value(c, arg, o, msg);
 }
 
@@ -474,22 +479,29 @@ static int check_output(wd_run_opts *o, wd__cli_msg *msg) {
                  (n >= 5 && strcmp(o->results + n - 5, ".json") == 0)))
     return wd__cli_say(msg, "--results to a .csv, .tsv or .json file is not supported: "
                        "give a directory (or use --json)");
-  if (o->pipe && (o->resume || o->resume_failed || o->retries))
+  if (o->pipe && (o->resume || o->resume_failed || o->tries != 1))
     return wd__cli_say(msg, "--pipe cannot go with %s: a block is read once",
-                       o->retries ? "--retries" : "--resume");
+                       o->tries != 1 ? "--retries" : "--resume");
   if (o->pipe && o->block == 0)
     o->block = RUN_DEFAULT_BLOCK;
   return 0;
 }
 
 int wd__cli_run_parse(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg) {
-  *o = (wd_run_opts){.jobs = cpus(), .max_args = 1};
-  int rc = wd__cli_getopt(argc, argv, "+j:t:s:m:c:r:k0N:uh", run_options, run_option, o, msg);
+  /* -t, -r, -v, -P: GNU parallel's and xargs' (opts_compat.c) */
+  static const char optstring[] = "+j:P:trvk0N:uh";
+  *o = (wd_run_opts){.jobs = cpus(), .max_args = 1, .tries = 1};
+  msg->text[0] = '\0';
+  int rc = wd__cli_run_prescan(argc, argv, optstring, run_options, msg);
+  if (rc == 0)
+    rc = wd__cli_getopt(argc, argv, optstring, run_options, run_option, o, msg);
   if (rc != WD__CLI_GO)
     return rc;
   if ((o->resume || o->resume_failed) && !o->joblog)
     return wd__cli_say(msg, "--resume needs --joblog FILE");
   rc = check_output(o, msg);
+  if (rc == 0)
+    rc = wd__cli_run_sched_check(o, msg);
   if (rc)
     return rc;
   return run_words(argc, argv, o, msg);

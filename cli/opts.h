@@ -62,10 +62,23 @@ typedef struct {
   int sig;               /* at the deadline; 0: SIGKILL */
   int have_grace;
   int keep_order, tag, json, resume, resume_failed, progress, null_sep, shell;
-  long retries;
-  long halt_fail;        /* 0: never halt */
-  int halt_percent;      /* halt_fail is a percentage of the commands */
+  /* When and how each command runs, as GNU parallel and xargs say it
+   * (opts_sched.c; run_policy.c acts on them): */
+  long tries;            /* --retries: attempts in all (GNU parallel's;
+                            default 1); 0: until it succeeds */
+  int halt_on;           /* --halt: WD__HALT_* counted; 0: never */
+  long halt_count;       /* halt after this many, or */
+  double halt_pct;       /* this percentage of all commands (when > 0) */
   int halt_now;          /* kill what runs at the halt (else let it finish) */
+  double timeout_pct;    /* --timeout N%: of the median runtime; 0: none */
+  int print_cmds;        /* -t: each command on stderr as it starts */
+  int verbose;           /* -v: each command on stdout before its output */
+  int no_run_if_empty;   /* -r: an empty input runs nothing (always so) */
+  uint64_t memfree;      /* --memfree: start nothing while less is free */
+  double load_max;       /* --load: start nothing while more run; 0: none */
+  int nice;              /* --nice: added to each command's niceness */
+  const char *workdir;   /* --wd DIR: where commands run; NULL: here */
+  int xargs_codes;       /* --exit-codes=xargs: xargs' statuses 123-127 */
   long max_args;         /* inputs per command (-N); default 1 */
   int max_args_given;    /* -N was given (--pipe: lines per block) */
   const char *joblog;    /* NULL: none */
@@ -85,6 +98,23 @@ typedef struct {
 } wd_run_opts;
 
 int wd__cli_run_parse(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg);
+
+/* opts_sched.c: the options of `warden run` that say when and how each
+ * command runs (-j/-P forms, -t, -v, -r, --timeout, --retries, --halt,
+ * --memfree, --load, --nice, --wd, --exit-codes).  One option: 0; 1 if c
+ * is none of them; UV_EINVAL with msg saying why. */
+enum { WD__OPT_TIMEOUT = 768, WD__OPT_RETRIES, WD__OPT_HALT, WD__OPT_MEMFREE, WD__OPT_LOAD,
+       WD__OPT_NICE, WD__OPT_WD, WD__OPT_EXIT_CODES, WD__OPT_NOOP };
+enum { WD__HALT_FAIL = 1, WD__HALT_SUCCESS, WD__HALT_DONE };
+int wd__cli_run_sched_option(int c, const char *arg, wd_run_opts *o, wd__cli_msg *msg);
+/* After every option: what cannot go together.  0 or UV_EINVAL. */
+int wd__cli_run_sched_check(const wd_run_opts *o, wd__cli_msg *msg);
+/* opts_compat.c: checks run's option words before getopt does: long
+ * options spelt in full (no abbreviation), GNU parallel's and xargs'
+ * options warden lacks refused by name, and warden's old -t/-r/-m/-s/-c
+ * refused with their new spelling.  0 or UV_EINVAL with msg saying why. */
+int wd__cli_run_prescan(int argc, char **argv, const char *optstring,
+                       const struct option *longopts, wd__cli_msg *msg);
 
 /* The help texts, printed by --help exactly as they are. */
 extern const char wd__cli_exec_usage[];

@@ -8,9 +8,12 @@
  * none.  A write that fails (the joblog, stdout) fails the run: it is said
  * once, nothing new starts, the status is 125 (batch.c).  This file puts
  * the parts together: options, inputs, descriptors, the batch. */
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -28,6 +31,7 @@
  * these in step with pool/slot.c and worker/zygote.c. */
 #define FDS_PER_COMMAND 3
 #define FDS_FIXED 20
+#define WORKDIR_MODE 0777 /* less the umask, as mkdir(1) */
 
 /* Raises the soft RLIMIT_NOFILE to the hard one (the zygote and the
  * workers inherit it), then, like GNU parallel ("Only enough file handles
@@ -56,6 +60,28 @@ static int fit_fd_limit(long *jobs) {
   return 0;
 }
 
+/* --wd DIR: made with its parents if missing, as GNU parallel does
+ * (`mkdir -p`), once, before any command runs in it.  0 or a negative
+ * errno. */
+static int make_workdir(const char *dir) {
+  char path[PATH_MAX];
+  size_t n = strlen(dir);
+  if (n >= sizeof(path))
+    return UV_ENAMETOOLONG;
+  memcpy(path, dir, n + 1);
+  for (char *p = path + 1;; p++) {
+    if (*p != '/' && *p != '\0')
+      continue;
+    char c = *p;
+    *p = '\0';
+    if (mkdir(path, WORKDIR_MODE) != 0 && errno != EEXIST)
+      return -errno;
+    *p = c;
+    if (c == '\0')
+      return 0;
+  }
+}
+
 /* Everything before the pool: inputs, the joblog, the counts.  Sets *go
  * when there is something to run; else returns the exit status (0 when
  * the joblog has everything finished already). */
@@ -63,6 +89,9 @@ static int prepare(wd_run *r, int *go) {
   wd__cli_batch *b = &r->batch;
   if (wd__cli_run_inputs(r) != 0)
     return WD_EXIT_FAILURE;
+  int werr = r->o.workdir ? make_workdir(r->o.workdir) : 0;
+  if (werr)
+    return wd__cli_fail("run", "--wd %s: %s", r->o.workdir, wd_strerror(werr));
   int err = r->o.joblog ? wd__cli_batch_open_joblog(b, r->o.joblog) : 0;
   if (err)
     return wd__cli_fail("run", "joblog %s: %s", r->o.joblog, wd_strerror(err));
@@ -102,7 +131,7 @@ static int run_batch(wd_run *r) {
       if (r->items[r->printed].f && wd_future_done(r->items[r->printed].f))
         wd__cli_run_report(r, r->printed);
   uv_close((uv_handle_t *)&r->delay_timer, NULL);
-  return wd__cli_batch_end(b);
+  return wd__cli_run_status(r, wd__cli_batch_end(b));
 }
 
 /* Futures a stop left unresolved or unprinted. */
@@ -116,6 +145,7 @@ int wd__cli_run(int argc, char **argv) {
   wd_run *r = calloc(1, sizeof(*r));
   if (r == NULL)
     return wd__cli_fail("run", "out of memory");
+  wd__cli_policy_init(&r->policy);
   wd__cli_msg msg;
   int rc = wd__cli_run_parse(argc, argv, &r->o, &msg);
   if (wd__cli_parse_ends(rc, "run", wd__cli_run_usage, &msg, &rc))

@@ -15,6 +15,7 @@
 
 #include "batch.h"
 #include "opts.h"
+#include "run_policy.h"
 #include "run_spool.h"
 #include "template.h"
 #include "warden.h"
@@ -45,7 +46,7 @@ typedef struct {
   size_t next;             /* the next item never started */
   size_t printed;          /* with -k: items before it are printed */
   size_t *retry, nretry;   /* items waiting to run again; they go first */
-  int halted;
+  wd__cli_policy policy;   /* --timeout N%, --halt, exit status (run_policy.c) */
   uint64_t last_start;     /* uv_hrtime() of the last start, ns */
   uv_timer_t delay_timer;
   char spool[WD__CLI_SPOOL_MAX]; /* output past memory goes here (run_spool.c) */
@@ -66,6 +67,21 @@ extern const wd__cli_batch_ops wd__cli_run_ops;
  * input on its stdin when input is not NULL (--pipe), else /dev/null.
  * 0 or a negative errno. */
 int wd__cli_run_submit(wd_run *r, wd_run_item *it, const void *input, size_t input_len);
+
+/* run_policy.c (run_policy.h): sets p up: nothing recorded, no status. */
+void wd__cli_policy_init(wd__cli_policy *p);
+/* The deadline of a command starting now, ms (--timeout, or N% of the
+ * median runtime so far); 0: none. */
+uint64_t wd__cli_run_timeout_ms(const wd_run *r);
+/* 0 if a command may start now; else ms after which to look again
+ * (--memfree, --load). */
+uint64_t wd__cli_run_gate_ms(const wd_run *r);
+/* A command finished (failed: as counted), before it is reported and
+ * counted: records its runtime, applies --exit-codes=xargs and --halt
+ * (which may stop the batch). */
+void wd__cli_run_judge(wd_run *r, const wd_run_item *it, const wd_result *res, int failed);
+/* The run's exit status, from the batch's (wd__cli_batch_end). */
+int wd__cli_run_status(const wd_run *r, int status);
 
 /* run_pipe.c: --pipe: stdin cut at line ends into blocks (--block, or -N
  * lines), each the stdin of one command; the exit status. */

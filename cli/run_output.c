@@ -171,6 +171,8 @@ static void say_signal(const wd_run_item *it, int sig) {
 
 static void print_text(wd_run *r, const wd_run_item *it, size_t seq, const wd_result *res,
                        const verdict *v) {
+  if (r->o.verbose && !r->o.results && v->outcome != RUN_CANCELLED)
+    printf("%s\n", it->shown); /* -v: GNU parallel's, with the output */
   if (r->o.results && v->outcome != RUN_CANCELLED) {
     wd__cli_run_save(r, it, seq, v->have_output ? &v->cr : NULL);
   } else if (v->have_output) {

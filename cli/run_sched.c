@@ -10,7 +10,6 @@
 #include "run.h"
 
 #define NS_PER_MS 1000000u
-#define PERCENT 100
 #define DEFAULT_GRACE_MS 1000
 
 static void start_more(wd__cli_batch *b);
@@ -36,12 +35,14 @@ int wd__cli_run_submit(wd_run *r, wd_run_item *it, const void *input, size_t inp
                 .max_output = r->o.max_output ? r->o.max_output : UINT64_MAX,
                 .memory_limit = r->o.memory, .cpu_limit_s = wd__cli_seconds_up(r->o.cpu_ms),
                 .argv = argv, .spool = r->spool, .input = input, .input_len = input_len,
-                .stdout_path = paths[0], .stderr_path = paths[1]};
+                .stdout_path = paths[0], .stderr_path = paths[1],
+                .nice = r->o.nice, .cwd = r->o.workdir};
   err = wd_cmd_encode(&req, &cmd);
   wd__cli_template_free(argv);
   int sig = r->o.sig;
+  uint64_t deadline_ms = wd__cli_run_timeout_ms(r);
   wd_task_options to = {
-      .timeout_ms = r->o.timeout_ms ? r->o.timeout_ms : WD_FOREVER,
+      .timeout_ms = deadline_ms ? deadline_ms : WD_FOREVER,
       /* --kill-after=0: KILL right after the signal (as warden exec);
        * the pool reads a grace of 0 as "its default". */
       .grace_ms = sig && sig != SIGKILL
@@ -74,29 +75,15 @@ static void report(wd_run *r, size_t i) {
   }
 }
 
-/* --halt: after N failures (or N% of the commands) nothing new starts,
- * and with "now" what runs is killed. */
-static void check_halt(wd_run *r) {
-  wd__cli_batch *b = &r->batch;
-  if (!r->o.halt_fail || r->halted)
-    return;
-  int hit = r->o.halt_percent
-                ? b->failed * PERCENT >= (size_t)r->o.halt_fail * b->todo && b->failed
-                : (long)b->failed >= r->o.halt_fail;
-  if (!hit)
-    return;
-  r->halted = 1;
-  fprintf(stderr, "warden run: halting after %zu failures\n", b->failed);
-  wd__cli_batch_stop(b, r->o.halt_now);
-}
-
 static void on_done(wd_future *f, void *data) {
   wd_run *r = wd_future_data(f);
   size_t i = (size_t)(uintptr_t)data;
   wd_run_item *it = &r->items[i];
   const wd_result *res = wd_future_result(f);
   r->batch.running--;
-  if (wd__cli_run_retryable(res) && (long)it->attempts <= r->o.retries && !r->batch.stopping) {
+  /* --retries N: N attempts in all (GNU parallel's); 0: no limit */
+  int may_retry = r->o.tries == 0 || (long)it->attempts < r->o.tries;
+  if (wd__cli_run_retryable(res) && may_retry && !r->batch.stopping) {
     wd__cli_run_discard(res);
     wd_future_release(it->f); /* try again, ahead of new inputs */
     it->f = NULL;
@@ -106,9 +93,9 @@ static void on_done(wd_future *f, void *data) {
   }
   it->finished = 1;
   int failed = wd__cli_run_failed(res);
+  wd__cli_run_judge(r, it, res, failed); /* --halt, --exit-codes, --timeout N% */
   report(r, i); /* may release f: res is not used after it */
   wd__cli_batch_finished(&r->batch, failed);
-  check_halt(r);
   start_more(&r->batch);
 }
 
@@ -123,6 +110,8 @@ static void start(wd_run *r, size_t i) {
     return;
   }
   it->attempts++;
+  if (r->o.print_cmds) /* -t: GNU parallel's and xargs' */
+    fprintf(stderr, "%s\n", it->shown);
   it->started = wd__cli_wall();
   r->batch.running++;
   r->last_start = uv_hrtime();
@@ -144,8 +133,8 @@ static uint64_t wait_ms(const wd_run *r) {
   return (due - now + NS_PER_MS - 1) / NS_PER_MS;
 }
 
-/* Starts commands while there is room, honouring --delay/--rate; retries
- * go first. */
+/* Starts commands while there is room, honouring --delay/--rate,
+ * --memfree and --load; retries go first. */
 static void start_more(wd__cli_batch *b) {
   wd_run *r = b->data;
   while (!b->stopping && b->running < (size_t)r->o.jobs) {
@@ -154,11 +143,13 @@ static void start_more(wd__cli_batch *b) {
     if (r->nretry == 0 && r->next == r->nitems) {
       /* Every command has started and none can come back for a retry:
        * each worker may leave as soon as its command is done. */
-      if (r->o.retries == 0)
+      if (r->o.tries == 1)
         wd_pool_shutdown(b->pool, WD_GRACEFUL);
       return;
     }
     uint64_t ms = wait_ms(r);
+    if (ms == 0)
+      ms = wd__cli_run_gate_ms(r); /* --memfree, --load */
     if (ms) {
       uv_timer_start(&r->delay_timer, on_delay, ms, 0);
       return;

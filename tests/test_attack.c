@@ -97,7 +97,7 @@ static pid_t innocent(void) {
 /* A command under the deadline whose child joins group g, running as
  * nobody (which could not signal the root-owned bystander itself). */
 static void join_group_under_deadline(pid_t g, const char *env) {
-  int st = sh("%s %s run -t 1s -- sh -c 'setpriv --reuid=65534 --regid=65534 "
+  int st = sh("%s %s run --timeout 1s -- sh -c 'setpriv --reuid=65534 --regid=65534 "
               "--clear-groups perl -MPOSIX -e \"POSIX::setpgid(0, %d) or die; "
               "sleep 41.0731\" & sleep 42.0731' ::: x >/dev/null 2>&1",
               env, WD_BIN, (int)g);
@@ -126,7 +126,7 @@ END_TEST
 START_TEST(warden_own_group_untouched) {
   const char *modes[] = {"", "WARDEN_CGROUP=0"};
   for (int m = 0; m < 2; m++) {
-    int st = sh("setsid sh -c '{ %s %s run -t 1s --json -- sh -c "
+    int st = sh("setsid sh -c '{ %s %s run --timeout 1s --json -- sh -c "
                 "\"perl -MPOSIX -e \\\"POSIX::setpgid(0, $ARGV[0]) or die; "
                 "sleep 43.0731\\\" \\$(ps -o pgid= -p $$) & sleep 44.0731\" ::: x; "
                 "echo $? >%s/status; } | cat >%s/out'",
@@ -177,7 +177,7 @@ START_TEST(zygote_killed_nothing_survives) {
                 "a tree outlived its zygote");
 
   /* A command that kills the zygote itself (its worker's parent). */
-  int st = sh("%s run -j2 -t 60s -- sh -c 'setsid sleep 48.{} & sleep 49.{} & "
+  int st = sh("%s run -j2 --timeout 60s -- sh -c 'setsid sleep 48.{} & sleep 49.{} & "
               "test {} = 2 && kill -9 $(ps -o ppid= -p $PPID); wait' ::: 1 2 "
               ">/dev/null 2>&1", WD_BIN);
   ck_assert_int_ne(st, 0);
@@ -201,7 +201,7 @@ START_TEST(fork_runner_and_bomb_die) {
   }
   const char *modes[] = {"", "WARDEN_CGROUP=0"};
   for (int m = 0; m < 2; m++) {
-    int st = sh("%s %s run -t 1s -- sh -c 'perl -MPOSIX -e \"\\$0 = q(runner-5151); "
+    int st = sh("%s %s run --timeout 1s -- sh -c 'perl -MPOSIX -e \"\\$0 = q(runner-5151); "
                 "while (1) { exit if fork; POSIX::setsid(); }\" & sleep 30.0731' ::: x "
                 ">/dev/null 2>&1", modes[m], WD_BIN);
     ck_assert_int_eq(st, 1);
@@ -212,12 +212,12 @@ START_TEST(fork_runner_and_bomb_die) {
      * joins first (RLIMIT_NPROC is no cap: root and setpriv keep the
      * capabilities that bypass it).  Without that controller, 2^10. */
     if (pids_cap[0])
-      st = sh("%s %s run -t 2s -- sh -c 'echo $$ > %s/cgroup.procs && exec setpriv "
+      st = sh("%s %s run --timeout 2s -- sh -c 'echo $$ > %s/cgroup.procs && exec setpriv "
               "--reuid=65534 --regid=65534 --clear-groups perl -e \"\\$0 = q(bomb-5252); "
               "for (1..12) { fork; select(undef, undef, undef, 0.001) } sleep 100\"' ::: x "
               ">/dev/null 2>&1", modes[m], WD_BIN, pids_cap);
     else
-      st = sh("%s %s run -t 2s -- setpriv --reuid=65534 --regid=65534 --clear-groups "
+      st = sh("%s %s run --timeout 2s -- setpriv --reuid=65534 --regid=65534 --clear-groups "
               "perl -e '$0 = q(bomb-5252); for (1..10) { fork } sleep 100' ::: x "
               ">/dev/null 2>&1", modes[m], WD_BIN);
     ck_assert_int_eq(st, 1);
@@ -291,7 +291,7 @@ END_TEST
 START_TEST(timed_out_output_is_kept) {
   char cmd[512];
   snprintf(cmd, sizeof(cmd),
-           "%s run -t 1s --json -- sh -c 'echo before; sleep 10' ::: x", WD_BIN);
+           "%s run --timeout 1s --json -- sh -c 'echo before; sleep 10' ::: x", WD_BIN);
   size_t n;
   char *out = NULL;
   FILE *f = popen(cmd, "r");
@@ -307,7 +307,7 @@ START_TEST(timed_out_output_is_kept) {
    * inside the grace, and its row says so (not SIGKILL, not empty). */
   uint64_t t0 = now_ms();
   snprintf(cmd, sizeof(cmd),
-           "%s run -t 1s -s TERM --kill-after 20s --json -- sh -c "
+           "%s run --timeout 1s --signal TERM --kill-after 20s --json -- sh -c "
            "'trap \"echo got term; exit 0\" TERM; echo start; sleep 30.0732 & wait' ::: x",
            WD_BIN);
   f = popen(cmd, "r");
@@ -333,7 +333,7 @@ START_TEST(stopped_command_gets_cont) {
   ck_assert_int_eq(st, 124);
   ck_assert_uint_lt(now_ms() - t0, 15000); /* TERM acted: not the grace */
   uint64_t t1 = now_ms();
-  st = sh("%s run -t 500ms -s TERM --kill-after 20s -- sh -c 'kill -STOP $$; sleep 10' "
+  st = sh("%s run --timeout 500ms --signal TERM --kill-after 20s -- sh -c 'kill -STOP $$; sleep 10' "
           "::: x >/dev/null 2>&1", WD_BIN);
   ck_assert_int_eq(st, 1);
   ck_assert_uint_lt(now_ms() - t1, 15000);
@@ -347,13 +347,13 @@ END_TEST
  * command that SIGKILLs `warden exec` dies with it. */
 START_TEST(stopped_zygote_and_spare) {
   uint64_t t0 = now_ms();
-  int st = sh("%s run -t 1s -- sh -c 'kill -STOP $(ps -o ppid= -p $PPID); "
+  int st = sh("%s run --timeout 1s -- sh -c 'kill -STOP $(ps -o ppid= -p $PPID); "
               "exec sleep 4720.1' ::: x >/dev/null 2>&1", WD_BIN);
   ck_assert_int_eq(st, 1); /* one row: timeout */
   ck_assert_uint_lt(now_ms() - t0, 60000);
   ck_assert(alive_within_gone("sleep 4720.1", 2000));
   t0 = now_ms();
-  st = sh("%s run -t 5s -- sh -c 'Z=$(ps -o ppid= -p $PPID); "
+  st = sh("%s run --timeout 5s -- sh -c 'Z=$(ps -o ppid= -p $PPID); "
           "S=$(ps -o ppid= -p $Z); kill -STOP $(pgrep -P $S | grep -vx $Z)' ::: x",
           WD_BIN);
   ck_assert_int_eq(st, 0);

@@ -80,7 +80,7 @@ START_TEST(five_thousand_mixed_under_fire) {
       "daemon) (sleep 1011 &) ; exit 0 ;; setsid) setsid sleep 1011 & exit 0 ;; esac";
   /* The killer: every 50 ms one random worker (a child of the zygote, the
    * supervisor's child) is shot, while the supervisor lives. */
-  int rc = sh("%s run -j150 -t 3s --json -- sh -c '%s' < %s > %s 2>/dev/null & w=$!; "
+  int rc = sh("%s run -j150 --timeout 3s --json -- sh -c '%s' < %s > %s 2>/dev/null & w=$!; "
               "while kill -0 $w 2>/dev/null; do "
               "  z=$(pgrep -P $w | head -n1); v=$(pgrep -P \"$z\" 2>/dev/null | shuf -n1); "
               "  [ -n \"$v\" ] && kill -9 $v 2>/dev/null && echo x >> %s; sleep 0.05; "

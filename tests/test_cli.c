@@ -214,13 +214,13 @@ END_TEST
  * kernel's unit) on both commands. */
 START_TEST(sub_ms_durations_are_kept) {
   ck_assert_int_eq(sh("%s exec -t 0.0004 -- sleep 10", W), 124);
-  char *o = out_of(WD_BIN " run --json -t 0.0004 -- sleep ::: 10");
+  char *o = out_of(WD_BIN " run --json --timeout 0.0004 -- sleep ::: 10");
   ck_assert_msg(strstr(o, "\"status\":\"timeout\"") != NULL, "got %s", o);
   free(o);
   o = out_of(WD_BIN " exec -c 0.0004 -- sh -c 'ulimit -t'");
   ck_assert_str_eq(o, "1\n");
   free(o);
-  o = out_of(WD_BIN " run -c 0.0004 -- sh -c 'ulimit -t' ::: x 2>&1");
+  o = out_of(WD_BIN " run --cpu 0.0004 -- sh -c 'ulimit -t' ::: x 2>&1");
   ck_assert_str_eq(o, "1\n");
   free(o);
 }
@@ -306,7 +306,7 @@ START_TEST(run_json_is_valid_for_any_bytes) {
   free(o);
   ck_assert_int_eq(sh(WD_BIN " run --json -- printf '\\377\\376' ::: a b c"
                       " | python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin]'"), 0);
-  o = out_of(WD_BIN " run --json -t 100ms -- sleep ::: 5");
+  o = out_of(WD_BIN " run --json --timeout 100ms -- sleep ::: 5");
   ck_assert_ptr_nonnull(strstr(o, "\"status\":\"timeout\""));
   free(o);
 }
@@ -316,7 +316,7 @@ START_TEST(run_timeout_kills_trees) {
   char dir[] = "/tmp/wd-run-XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(dir));
   /* 2 s: time for each command to record its escapee under load. */
-  ck_assert_int_eq(sh(WD_BIN " run -j4 -t 2s -- sh -c 'setsid sleep 60 & echo $! > %s/$1; sleep 60' x ::: 1 2 3 4 2>/dev/null", dir), 4);
+  ck_assert_int_eq(sh(WD_BIN " run -j4 --timeout 2s -- sh -c 'setsid sleep 60 & echo $! > %s/$1; sleep 60' x ::: 1 2 3 4 2>/dev/null", dir), 4);
   for (int i = 1; i <= 4; i++) {
     char path[128];
     snprintf(path, sizeof(path), "%s/%d", dir, i);
@@ -337,7 +337,7 @@ START_TEST(run_retries_and_halt) {
   unlink(m);
   char cmd[512];
   snprintf(cmd, sizeof(cmd),
-           WD_BIN " run --json -r 2 -- sh -c '[ -e %s ] || { touch %s; exit 1; }' ::: a", m, m);
+           WD_BIN " run --json --retries 3 -- sh -c '[ -e %s ] || { touch %s; exit 1; }' ::: a", m, m);
   char *o = out_of(cmd);
   ck_assert_ptr_nonnull(strstr(o, "\"attempts\":2"));
   ck_assert_ptr_nonnull(strstr(o, "\"status\":\"ok\""));
@@ -628,18 +628,20 @@ START_TEST(bad_input_every_option) {
       {"exec -m 12Q -- true", "invalid size '12Q'"},
       {"exec -c abc -- true", "invalid CPU time 'abc'"},
       {"exec", "warden exec"},
-      {"run -x -- true ::: a", "warden run: invalid option -- 'x'"},
-      {"run -j 0 -- true ::: a", "'0' for --jobs"},
+      {"run -y -- true ::: a", "warden run: invalid option -- 'y'"},
+      {"run -x -- true ::: a", "warden run: -x (exit if a command line is too long) is not "
+                               "supported"},
+      {"run -j x -- true ::: a", "'x' for --jobs"},
       {"run -j 99999999999 -- true ::: a", "'99999999999' for --jobs"},
-      {"run -t x -- true ::: a", "'x' for --timeout"},
-      {"run -s NOPE -- true ::: a", "'NOPE' for --signal"},
+      {"run --timeout x -- true ::: a", "'x' for --timeout"},
+      {"run --signal NOPE -- true ::: a", "'NOPE' for --signal"},
       {"run --kill-after x -- true ::: a", "'x' for --kill-after"},
-      {"run -m 1Q -- true ::: a", "'1Q' for --memory"},
-      {"run -c x -- true ::: a", "'x' for --cpu"},
+      {"run --memory 1Q -- true ::: a", "'1Q' for --memory"},
+      {"run --cpu x -- true ::: a", "'x' for --cpu"},
       /* No program starts under 1 MiB: not a crash, a clear refusal. */
-      {"run -m 1K -- true ::: a", "memory limit '1K' is below the minimum of 1M"},
-      {"run -m 1048575 -- true ::: a", "below the minimum of 1M"},
-      {"run -r -1 -- true ::: a", "'-1' for --retries"},
+      {"run --memory 1K -- true ::: a", "memory limit '1K' is below the minimum of 1M"},
+      {"run --memory 1048575 -- true ::: a", "below the minimum of 1M"},
+      {"run --retries -1 -- true ::: a", "'-1' for --retries"},
       {"run --halt now,fail= -- true ::: a", "'now,fail=' for --halt"},
       {"run --halt now,fail=200% -- true ::: a", "'now,fail=200%' for --halt"},
       {"run --delay x -- true ::: a", "'x' for --delay"},
