@@ -39,7 +39,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 # execs, so that only resize loads the image libraries (cli/main.c).
 CLI_COMMON := $(addprefix $(B)/cli/,common.o parse.o json.o joblog.o batch.o) \
               $(filter $(B)/cli/opts%,$(CLI_OBJ))
-WARDEN_OBJ := $(addprefix $(B)/cli/,main.o exec.o template.o) \
+WARDEN_OBJ := $(addprefix $(B)/cli/,main.o exec.o template.o template_expand.o) \
               $(filter $(B)/cli/run%,$(CLI_OBJ)) $(CLI_COMMON)
 RESIZE_OBJ := $(filter $(B)/cli/resize%,$(CLI_OBJ)) $(CLI_COMMON)
 # The CLI's parts without a main(), for unit tests (tests/test_cli_opts.c).

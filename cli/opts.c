@@ -333,6 +333,13 @@ static const struct option run_options[] = {
     {"null", no_argument, 0, '0'},
     {"max-args", required_argument, 0, 'N'},
     {"shell", no_argument, 0, OPT_SHELL},
+    {"arg-file", required_argument, 0, 'a'},
+    {"quote", no_argument, 0, 'q'},
+    {"dry-run", no_argument, 0, WD__OPT_DRY_RUN},
+    {"colsep", required_argument, 0, WD__OPT_COLSEP},
+    {"header", required_argument, 0, WD__OPT_HEADER},
+    {"max-lines", required_argument, 0, 'L'},
+    {"delimiter", required_argument, 0, 'd'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
@@ -439,12 +446,11 @@ static int run_words(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg) {
   o->tmpl = argv + optind;
   o->ntmpl = argc - optind;
   for (int i = 0; i < o->ntmpl; i++)
-    if (strcmp(o->tmpl[i], ":::") == 0) {
-      o->inputs = o->tmpl + i + 1;
-      o->ninputs = o->ntmpl - i - 1;
+    if (wd__cli_is_source_mark(o->tmpl[i])) {
+      int err = wd__cli_run_source_words(o->tmpl + i, o->ntmpl - i, o, msg);
+      if (err)
+        return err;
       o->ntmpl = i;
-      if (o->ninputs == 0)
-        return wd__cli_say(msg, "no inputs after ':::'");
       break;
     }
   if (o->ntmpl == 0)
@@ -455,6 +461,9 @@ static int run_words(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg) {
 /* One option of run: a switch, or one that takes a value. */
 static int run_option(int c, const char *arg, void *opts, wd__cli_msg *msg) {
   wd_run_opts *o = opts;
+  int lang = wd__cli_run_lang_option(c, arg, o, msg);
+  if (lang != 1)
+    return lang;
   int sched = wd__cli_run_sched_option(c, arg, o, msg);
   if (sched != 1)
     return sched;
@@ -489,14 +498,16 @@ static int check_output(wd_run_opts *o, wd__cli_msg *msg) {
 
 int wd__cli_run_parse(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg) {
   /* -t, -r, -v, -P: GNU parallel's and xargs' (opts_compat.c) */
-  static const char optstring[] = "+j:P:trvk0N:uh";
-  *o = (wd_run_opts){.jobs = cpus(), .max_args = 1, .tries = 1};
+  static const char optstring[] = "+j:P:trvk0N:I:a:qL:n:d:uh";
+  *o = (wd_run_opts){.jobs = cpus(), .max_args = 1, .delim = '\n', .tries = 1};
   msg->text[0] = '\0';
   int rc = wd__cli_run_prescan(argc, argv, optstring, run_options, msg);
   if (rc == 0)
     rc = wd__cli_getopt(argc, argv, optstring, run_options, run_option, o, msg);
   if (rc != WD__CLI_GO)
     return rc;
+  if (o->null_sep)
+    o->delim = '\0';
   if ((o->resume || o->resume_failed) && !o->joblog)
     return wd__cli_say(msg, "--resume needs --joblog FILE");
   rc = check_output(o, msg);

@@ -50,6 +50,17 @@ typedef struct {
 
 int wd__cli_exec_parse(int argc, char **argv, wd_exec_opts *o, wd__cli_msg *msg);
 
+/* An input source of `warden run`: the words after ':::', or a file
+ * after '::::' or -a ("-": stdin); linked ('+') to the one before it. */
+typedef struct {
+  char **words;          /* ':::': the words, nwords of them */
+  int nwords;
+  const char *file;      /* '::::', -a: the file; NULL for words */
+  int linked;            /* ':::+', '::::+' */
+} wd_run_source;
+
+#define WD__CLI_MAX_SOURCES 32
+
 /* `warden run [OPTION]... [--] COMMAND [ARG]... [::: INPUT...]` */
 typedef struct {
   long jobs;             /* commands at once; default: CPUs */
@@ -92,12 +103,34 @@ typedef struct {
   uint64_t block;        /* --block: bytes per --pipe block (default 1M) */
   char **tmpl;           /* the command template, ntmpl words */
   int ntmpl;
-  char **inputs;         /* the words after ':::', ninputs of them; NULL:
-                            the inputs are read from stdin */
+  char **inputs;         /* the words after the first ':::', ninputs of
+                            them; NULL: no ':::' source */
   int ninputs;
+  /* GNU parallel's language (cli/template.h, cli/sources.h): */
+  wd_run_source sources[WD__CLI_MAX_SOURCES]; /* -a files, then what follows
+                            the command; none: stdin */
+  int nsources;
+  const char *replace;   /* -I STR: stands for {}; NULL: "{}" */
+  const char *colsep;    /* --colsep REGEX; NULL: one column per record */
+  int header;            /* --header ':': each source's first record names
+                            its columns */
+  int quote, dry_run;    /* -q, --dry-run */
+  int delim;             /* -d (and -0's '\0'): between records; '\n' */
 } wd_run_opts;
 
 int wd__cli_run_parse(int argc, char **argv, wd_run_opts *o, wd__cli_msg *msg);
+
+/* opts_lang.c: the options of `warden run` that speak GNU parallel's and
+ * xargs' language of inputs and templates (-I -a -q -L -n -d --colsep
+ * --header --dry-run).  One option: 0; 1 if c is none of them; UV_EINVAL
+ * with msg saying why. */
+enum { WD__OPT_COLSEP = 512, WD__OPT_HEADER, WD__OPT_DRY_RUN };
+int wd__cli_run_lang_option(int c, const char *arg, wd_run_opts *o, wd__cli_msg *msg);
+/* The words after the template, words[0..n) (from the first ':::',
+ * ':::+', '::::' or '::::+'), into o->sources.  0 or UV_EINVAL. */
+int wd__cli_run_source_words(char **words, int n, wd_run_opts *o, wd__cli_msg *msg);
+/* Whether word is one of those four. */
+int wd__cli_is_source_mark(const char *word);
 
 /* opts_sched.c: the options of `warden run` that say when and how each
  * command runs (-j/-P forms, -t, -v, -r, --timeout, --retries, --halt,

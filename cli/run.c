@@ -89,21 +89,20 @@ static int prepare(wd_run *r, int *go) {
   wd__cli_batch *b = &r->batch;
   if (wd__cli_run_inputs(r) != 0)
     return WD_EXIT_FAILURE;
+  if (r->o.dry_run)
+    return wd__cli_run_dry(r);
   int werr = r->o.workdir ? make_workdir(r->o.workdir) : 0;
   if (werr)
     return wd__cli_fail("run", "--wd %s: %s", r->o.workdir, wd_strerror(werr));
   int err = r->o.joblog ? wd__cli_batch_open_joblog(b, r->o.joblog) : 0;
   if (err)
     return wd__cli_fail("run", "joblog %s: %s", r->o.joblog, wd_strerror(err));
-  for (size_t i = 0; i < r->nitems; i++)
-    b->todo += !r->items[i].skip;
   if (b->todo == 0)
-    return 0; /* everything finished already */
-  r->retry = malloc(r->nitems * sizeof(*r->retry)); /* each item waits once at most */
+    return 0; /* no input, or everything finished already */
+  /* A retry waits for a start: never more of them than commands run. */
+  r->retry = malloc((size_t)r->o.jobs * sizeof(*r->retry));
   if (r->retry == NULL)
     return wd__cli_fail("run", "out of memory");
-  if ((size_t)r->o.jobs > b->todo)
-    r->o.jobs = (long)b->todo;
   if (fit_fd_limit(&r->o.jobs))
     return WD_EXIT_FAILURE;
   *go = 1;
@@ -128,7 +127,8 @@ static int run_batch(wd_run *r) {
   wd__cli_batch_loop(b);
   if (r->o.keep_order) /* after a stop, print what finished */
     for (; r->printed < r->nitems; r->printed++)
-      if (r->items[r->printed].f && wd_future_done(r->items[r->printed].f))
+      if (wd__cli_run_item(r, r->printed)->f &&
+          wd_future_done(wd__cli_run_item(r, r->printed)->f))
         wd__cli_run_report(r, r->printed);
   uv_close((uv_handle_t *)&r->delay_timer, NULL);
   return wd__cli_run_status(r, wd__cli_batch_end(b));
@@ -136,9 +136,9 @@ static int run_batch(wd_run *r) {
 
 /* Futures a stop left unresolved or unprinted. */
 static void release_items(wd_run *r) {
-  for (size_t i = 0; i < r->nitems; i++)
-    if (r->items[i].f)
-      wd_future_release(r->items[i].f);
+  for (size_t i = r->base; i < r->nitems; i++)
+    if (wd__cli_run_item(r, i) && wd__cli_run_item(r, i)->f)
+      wd_future_release(wd__cli_run_item(r, i)->f);
 }
 
 int wd__cli_run(int argc, char **argv) {
@@ -153,7 +153,6 @@ int wd__cli_run(int argc, char **argv) {
   wd__cli_batch_init(&r->batch, "run", "commands", &wd__cli_run_ops, r);
   r->batch.show_progress = r->o.progress && isatty(2);
   r->batch.resume_from_log = 1;
-  r->tmpl = (wd__cli_template){r->o.tmpl, r->o.ntmpl, r->o.shell};
   if (r->o.pipe) { /* stdin is the commands' input, not their arguments */
     rc = wd__cli_run_pipe(r);
     goto done;

@@ -1,14 +1,18 @@
 /* run.h -- the parts of `warden run`, and the state they share.
  *
  * run.c        the command: options, inputs, descriptors, the batch
- * run_inputs.c inputs (the words after ':::' or stdin) grouped into items,
- *              and what --resume finds finished in the joblog
+ * run_inputs.c items made of the input sources' rows (sources.h) as
+ *              they arrive, -N rows each, and what --resume finds finished
+ *              in the joblog; --dry-run
  * run_sched.c  the scheduler: starts, retries, --delay/--rate, --halt
  * run_output.c outcomes, their output (text, --tag, --json) and joblog line
- * template.c   the command template ("{}")
+ * template.c   the command template ("{}", template.h)
  *
  * An item is one command run: its inputs (one, or -N of them) and its
- * fate.  The batch driver (batch.c) holds the pool, the counters, the
+ * fate.  Items are made as the inputs arrive, only when a command can
+ * start, and freed once reported: the window of items alive is what
+ * runs (and, with -k, what waits for an earlier one), so memory stays
+ * bounded whatever the input's size.  The batch driver (batch.c) holds the pool, the counters, the
  * signals and the joblog. */
 #ifndef WD__CLI_RUN_H
 #define WD__CLI_RUN_H
@@ -17,6 +21,7 @@
 #include "opts.h"
 #include "run_policy.h"
 #include "run_spool.h"
+#include "sources.h"
 #include "template.h"
 #include "warden.h"
 
@@ -28,8 +33,9 @@ typedef struct {
   char *shown;       /* the command as text, built at the first start */
   wd_future *f;
   unsigned attempts;
-  int skip;          /* already finished according to the joblog */
   int finished;
+  size_t seq;        /* from 1, in input order ({#}, the joblog's Seq) */
+  unsigned slot;     /* the job slot it runs in ({%}), from 1 */
   double started;    /* wall clock, for the joblog */
   struct wd__cli_lb *lb; /* --line-buffer's FIFOs while it runs (run_linebuf.c) */
 } wd_run_item;
@@ -37,12 +43,13 @@ typedef struct {
 typedef struct {
   wd_run_opts o;
   wd__cli_batch batch;
-  wd__cli_template tmpl;
+  wd__cli_template *tmpl;
   const char *containment; /* the pool's: "cgroup" or "process-group" */
-  char **inputs;           /* every input, in order */
-  size_t ninputs, inputs_cap;
-  wd_run_item *items;
-  size_t nitems;
+  struct wd__cli_run_in *in; /* the inputs being read (run_inputs.c) */
+  wd_run_item **ring;      /* items [base, nitems), at i % ring_cap; NULL
+                              once reported */
+  size_t ring_cap, base;
+  size_t nitems;           /* items made so far */
   size_t next;             /* the next item never started */
   size_t printed;          /* with -k: items before it are printed */
   size_t *retry, nretry;   /* items waiting to run again; they go first */
@@ -53,11 +60,27 @@ typedef struct {
   void *in_pipe;           /* --pipe's state (run_pipe.c) */
 } wd_run;
 
-/* run_inputs.c: the words after ':::' or, if none, stdin's lines (or
- * NUL-separated words); then the items, -N inputs each; then, with
- * --resume, the items the joblog says are finished are skipped.  0 or
- * WD_EXIT_FAILURE, said. */
+/* run_inputs.c: opens the input sources, compiles the template, and
+ * reads (blocking: before the pool starts) until the first item is made
+ * or the inputs end; a run whose inputs all came at once gets no more
+ * jobs than it has items.  0 or WD_EXIT_FAILURE, said. */
 int wd__cli_run_inputs(wd_run *r);
+/* --dry-run: prints each command as GNU parallel would, runs none; the
+ * exit status. */
+int wd__cli_run_dry(wd_run *r);
+/* Makes item r->next if its inputs are there: WD__CLI_ROW (it is made),
+ * WD__CLI_WAIT (they will come: start_more is called when they do) or
+ * WD__CLI_END.  Skips what --resume finds finished. */
+int wd__cli_run_more_items(wd_run *r);
+/* Item i, base <= i < nitems (NULL once reported). */
+wd_run_item *wd__cli_run_item(const wd_run *r, size_t i);
+/* Frees item i, reported. */
+void wd__cli_run_drop(wd_run *r, size_t i);
+/* Takes the lowest free job slot for item i / gives it back. */
+void wd__cli_run_take_slot(wd_run *r, wd_run_item *it);
+void wd__cli_run_give_slot(wd_run *r, wd_run_item *it);
+/* Stops reading the inputs (the batch is stopping). */
+void wd__cli_run_stop_inputs(wd_run *r);
 /* Frees the inputs and items. */
 void wd__cli_run_free_inputs(wd_run *r);
 

@@ -206,7 +206,11 @@ void wd__cli_run_discard(const wd_result *res) {
   }
 }
 
-void wd__cli_run_report(wd_run *r, size_t i) { wd__cli_run_report_item(r, &r->items[i], i + 1); }
+void wd__cli_run_report(wd_run *r, size_t i) {
+  wd_run_item *it = wd__cli_run_item(r, i);
+  wd__cli_run_report_item(r, it, it->seq);
+  wd__cli_run_drop(r, i); /* reported: nothing keeps a finished command */
+}
 
 void wd__cli_run_report_item(wd_run *r, wd_run_item *it, size_t seq) {
   wd__cli_batch *b = &r->batch;

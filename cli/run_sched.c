@@ -11,14 +11,22 @@
 
 #define NS_PER_MS 1000000u
 #define DEFAULT_GRACE_MS 1000
+#define WD__CLI_ENV_MAX 48 /* "PARALLEL_SEQ=" and a number */
 
 static void start_more(wd__cli_batch *b);
 
 int wd__cli_run_submit(wd_run *r, wd_run_item *it, const void *input, size_t input_len) {
   char **argv, *shown;
-  int err = wd__cli_template_expand(&r->tmpl, it->args, it->nargs, &argv, &shown);
+  wd__cli_run_take_slot(r, it);
+  wd__cli_values vals = {it->args, it->nargs, it->seq, it->slot};
+  int err = wd__cli_template_expand(r->tmpl, &vals, &argv, &shown);
   if (err)
     return err;
+  /* GNU parallel's $PARALLEL_SEQ and $PARALLEL_JOBSLOT */
+  char seq_env[WD__CLI_ENV_MAX], slot_env[WD__CLI_ENV_MAX];
+  snprintf(seq_env, sizeof(seq_env), "PARALLEL_SEQ=%zu", it->seq);
+  snprintf(slot_env, sizeof(slot_env), "PARALLEL_JOBSLOT=%u", it->slot);
+  char *env[] = {seq_env, slot_env, NULL};
   if (it->shown == NULL)
     it->shown = shown;
   else
@@ -35,7 +43,7 @@ int wd__cli_run_submit(wd_run *r, wd_run_item *it, const void *input, size_t inp
                 .max_output = r->o.max_output ? r->o.max_output : UINT64_MAX,
                 .memory_limit = r->o.memory, .cpu_limit_s = wd__cli_seconds_up(r->o.cpu_ms),
                 .argv = argv, .spool = r->spool, .input = input, .input_len = input_len,
-                .stdout_path = paths[0], .stderr_path = paths[1],
+                .env = env, .stdout_path = paths[0], .stderr_path = paths[1],
                 .nice = r->o.nice, .cwd = r->o.workdir};
   err = wd_cmd_encode(&req, &cmd);
   wd__cli_template_free(argv);
@@ -58,7 +66,9 @@ int wd__cli_run_submit(wd_run *r, wd_run_item *it, const void *input, size_t inp
 }
 
 /* The request for item i's command, sent to a worker's "command" job. */
-static int submit(wd_run *r, size_t i) { return wd__cli_run_submit(r, &r->items[i], NULL, 0); }
+static int submit(wd_run *r, size_t i) {
+  return wd__cli_run_submit(r, wd__cli_run_item(r, i), NULL, 0);
+}
 
 /* Prints what may be printed now: item i, or with -k every finished item
  * whose turn has come. */
@@ -67,10 +77,8 @@ static void report(wd_run *r, size_t i) {
     wd__cli_run_report(r, i);
     return;
   }
-  while (r->printed < r->nitems &&
-         (r->items[r->printed].skip || r->items[r->printed].finished)) {
-    if (r->items[r->printed].f)
-      wd__cli_run_report(r, r->printed);
+  while (r->printed < r->nitems && wd__cli_run_item(r, r->printed)->finished) {
+    wd__cli_run_report(r, r->printed);
     r->printed++;
   }
 }
@@ -78,9 +86,10 @@ static void report(wd_run *r, size_t i) {
 static void on_done(wd_future *f, void *data) {
   wd_run *r = wd_future_data(f);
   size_t i = (size_t)(uintptr_t)data;
-  wd_run_item *it = &r->items[i];
+  wd_run_item *it = wd__cli_run_item(r, i);
   const wd_result *res = wd_future_result(f);
   r->batch.running--;
+  wd__cli_run_give_slot(r, it);
   /* --retries N: N attempts in all (GNU parallel's); 0: no limit */
   int may_retry = r->o.tries == 0 || (long)it->attempts < r->o.tries;
   if (wd__cli_run_retryable(res) && may_retry && !r->batch.stopping) {
@@ -101,7 +110,7 @@ static void on_done(wd_future *f, void *data) {
 
 /* Starts item i; a failure to start ends the batch (125). */
 static void start(wd_run *r, size_t i) {
-  wd_run_item *it = &r->items[i];
+  wd_run_item *it = wd__cli_run_item(r, i);
   int err = submit(r, i);
   if (err) {
     fprintf(stderr, "warden run: cannot start command %zu: %s\n", i + 1, wd_strerror(err));
@@ -138,12 +147,12 @@ static uint64_t wait_ms(const wd_run *r) {
 static void start_more(wd__cli_batch *b) {
   wd_run *r = b->data;
   while (!b->stopping && b->running < (size_t)r->o.jobs) {
-    while (r->next < r->nitems && r->items[r->next].skip)
-      r->next++;
-    if (r->nretry == 0 && r->next == r->nitems) {
+    int more = r->next < r->nitems ? WD__CLI_ROW : wd__cli_run_more_items(r);
+    if (r->nretry == 0 && more != WD__CLI_ROW) {
       /* Every command has started and none can come back for a retry:
-       * each worker may leave as soon as its command is done. */
-      if (r->o.tries == 1)
+       * each worker may leave as soon as its command is done.  (Or the
+       * next input has not arrived: its arrival calls back.) */
+      if (more == WD__CLI_END && r->o.tries == 1)
         wd_pool_shutdown(b->pool, WD_GRACEFUL);
       return;
     }
@@ -161,6 +170,7 @@ static void start_more(wd__cli_batch *b) {
 static void on_stop(wd__cli_batch *b, int now) {
   (void)now;
   uv_timer_stop(&((wd_run *)b->data)->delay_timer);
+  wd__cli_run_stop_inputs(b->data);
 }
 
 static void progress(const wd__cli_batch *b, FILE *f, double elapsed_s, double eta_s) {

@@ -1,158 +1,278 @@
-/* template.c -- expanding `warden run`'s command template for one item's
- * inputs (see template.h).  Every string is built in a wd_out; one that
- * runs out of memory poisons the result, which is then freed whole, so the
- * callers see UV_ENOMEM and nothing half-built. */
+/* template.c -- reading `warden run`'s command template into parts (see
+ * template.h): text, and the replacement strings GNU parallel knows.  The
+ * grammar is GNU parallel's (20221122, without --plus): "{" then an
+ * optional column (a number, or a --header name), an optional modifier
+ * (. / // /.), "}"; or {#}, {%}.  Braces around anything else are text,
+ * as there -- except {=...=} and {0}, which GNU parallel would replace
+ * and warden cannot: those are refused, so no command ever runs with one
+ * left in it (`cp {} {=s/x/y/=}` must not copy to a file of that name). */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "template.h"
-#include "warden.h"
+#include "template_parts.h"
 
-/* A wd_out being built, and whether any append to it failed. */
-typedef struct {
-  wd_out out;
-  int failed;
-} text;
+#define DEFAULT_SHELL "/bin/sh"
 
-static void put(text *t, const char *p, size_t n) {
-  if (wd_out_append(&t->out, p, n) != 0)
-    t->failed = 1;
+/* Modifiers, longest first so that "//" is not read as "/". */
+static const struct {
+  const char *text;
+  wd__part_mod mod;
+} mods[] = {{"//", WD__MOD_DIR}, {"/.", WD__MOD_BASENOEXT}, {"/", WD__MOD_BASE},
+            {".", WD__MOD_NOEXT}, {"", WD__MOD_NONE}};
+
+/* The modifier and closing brace at s: their length, or 0 if s is not one. */
+static size_t read_mod(const char *s, wd__part_mod *mod) {
+  for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
+    size_t n = strlen(mods[i].text);
+    if (strncmp(s, mods[i].text, n) == 0 && s[n] == '}') {
+      *mod = mods[i].mod;
+      return n + 1;
+    }
+  }
+  return 0;
 }
 
-static void puts_(text *t, const char *s) { put(t, s, strlen(s)); }
-
-/* The finished string (NUL-terminated, the caller's), or NULL if any
- * append failed. */
-static char *finish(text *t) {
-  put(t, "", 1);
-  if (!t->failed)
-    return t->out.p;
-  wd_out_free(&t->out);
-  return NULL;
+/* A column at s: a number (1.. or -1..) or a --header name; its length
+ * (0: none) and *pos. */
+static size_t read_column(const wd__cli_template_spec *spec, const char *s, int *pos) {
+  size_t n = s[0] == '-';
+  while (isdigit((unsigned char)s[n]))
+    n++;
+  if (n > (s[0] == '-')) {
+    *pos = atoi(s);
+    return n;
+  }
+  wd__part_mod mod;
+  for (int i = 0; i < spec->nnames; i++) {
+    size_t k = strlen(spec->names[i]);
+    if (k && strncmp(s, spec->names[i], k) == 0 && read_mod(s + k, &mod)) {
+      *pos = i + 1;
+      return k;
+    }
+  }
+  return 0;
 }
 
-static int has_braces(const wd__cli_template *t) {
-  for (int i = 0; i < t->nwords; i++)
-    if (strstr(t->words[i], "{}"))
+/* The replacement string at s (which starts with '{'), as *p: its length;
+ * 0 if it is text to GNU parallel; UV_EINVAL (msg says) if refused. */
+static int read_brace(const wd__cli_template_spec *spec, const char *s, wd__part *p,
+                      wd__cli_msg *msg) {
+  if (strncmp(s, "{#}", 3) == 0 || strncmp(s, "{%}", 3) == 0) {
+    p->kind = s[1] == '#' ? WD__PART_SEQ : WD__PART_SLOT;
+    return 3;
+  }
+  int pos = 0;
+  size_t n = 1 + read_column(spec, s + 1, &pos);
+  if (s[n] == '=')
+    return wd__cli_say(msg, "replacement string '%s': perl expressions ({=...=}) are not "
+                      "supported", s);
+  size_t m = read_mod(s + n, &p->mod);
+  if (m == 0)
+    return 0;
+  if (n > 1 && pos == 0)
+    return wd__cli_say(msg, "replacement string '%.*s': columns count from 1", (int)(n + m), s);
+  if (n == 1 && p->mod == WD__MOD_NONE && spec->replace)
+    return 0; /* -I STR: "{}" is text */
+  p->kind = WD__PART_VALUE;
+  p->pos = pos;
+  return (int)(n + m);
+}
+
+/* Whether sh would read c in a word as anything but itself.  '=' counts
+ * only in the first word (an assignment there); braces only as a word of
+ * their own (sh has no brace expansion). */
+static int special(unsigned char c, int first, const char *word) {
+  if (isalnum(c) || c >= 0x80 || strchr("-_./+,:@%^", c))
+    return 0;
+  if (c == '{' || c == '}')
+    return word[1] == '\0';
+  return c != '=' || first;
+}
+
+/* `sh -c SCRIPT NAME ARG...` (any usual shell, -c with other flags): an
+ * argv meant as it is (as xargs runs it; GNU parallel needs -q for it). */
+static int shell_c(const wd__cli_template_spec *spec) {
+  static const char *const shells[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "busybox"};
+  if (spec->nwords < 3 || spec->words[1][0] != '-' || !strchr(spec->words[1], 'c'))
+    return 0;
+  const char *base = strrchr(spec->words[0], '/');
+  base = base ? base + 1 : spec->words[0];
+  for (size_t i = 0; i < sizeof(shells) / sizeof(shells[0]); i++)
+    if (strcmp(base, shells[i]) == 0)
       return 1;
   return 0;
 }
 
-/* s with every "{}" replaced by in. */
-static void substitute(text *out, const char *s, const char *in) {
-  for (;;) {
-    const char *p = strstr(s, "{}");
-    put(out, s, p ? (size_t)(p - s) : strlen(s));
-    if (p == NULL)
-      return;
-    puts_(out, in);
-    s = p + 2;
+/* Several words, one with shell syntax: GNU parallel joins them into one
+ * shell command, xargs runs them as they are.  Whichever warden picked
+ * would silently differ from one of them, so it takes neither, except
+ * for `sh -c` (which GNU parallel would break). */
+static int several_words(const wd__cli_template_spec *spec, wd__cli_template *t,
+                         wd__cli_msg *msg) {
+  if (!t->shell || spec->shell || spec->quote || spec->nwords < 2)
+    return 0;
+  if (shell_c(spec)) {
+    t->shell = 0;
+    t->quote = 1; /* shown as -q shows it: each word quoted whole */
+    return 0;
   }
+  return wd__cli_say(msg, "the command's words have shell syntax: GNU parallel would join "
+                    "them into one shell command, xargs would run them as they are; give "
+                    "the command as one quoted argument to use the shell, or -q to run the "
+                    "words as they are");
 }
 
-/* The inputs as one string: joined by spaces, each single-quoted for sh
- * when quote. */
-static char *joined(char *const *args, int nargs, int quote) {
-  text b = {{0}, 0};
-  for (int k = 0; k < nargs; k++) {
-    if (k)
-      puts_(&b, " ");
-    if (!quote) {
-      puts_(&b, args[k]);
+static int add_part(wd__word *w, const wd__part *p) {
+  wd__part *np = realloc(w->parts, (size_t)(w->nparts + 1) * sizeof(*np));
+  if (np == NULL)
+    return UV_ENOMEM;
+  w->parts = np;
+  w->parts[w->nparts++] = *p;
+  return 0;
+}
+
+/* Word i of the template into parts; notes what it holds in t. */
+static int read_word(const wd__cli_template_spec *spec, int i, wd__cli_template *t,
+                     wd__cli_msg *msg) {
+  const char *s = spec->words[i];
+  const char *rs = spec->replace ? spec->replace : "{}";
+  size_t rlen = strlen(rs);
+  wd__word *w = &t->words[i];
+  wd__part text = {WD__PART_TEXT, s, 0, 0, WD__MOD_NONE};
+  int err = 0;
+  t->shell |= s[0] == '\0';
+  while (*s && !err) {
+    wd__part p = {WD__PART_VALUE, NULL, 0, 0, WD__MOD_NONE};
+    int n = rlen && strncmp(s, rs, rlen) == 0 ? (int)rlen : 0;
+    if (n == 0 && *s == '{' && (n = read_brace(spec, s, &p, msg)) < 0)
+      return n;
+    if (n == 0) {
+      t->shell |= special((unsigned char)*s, i == 0, spec->words[i]);
+      text.len++;
+      s++;
       continue;
     }
-    puts_(&b, "'");
-    for (const char *c = args[k]; *c; c++)
-      put(&b, *c == '\'' ? "'\\''" : c, *c == '\'' ? 4 : 1);
-    puts_(&b, "'");
+    if (text.len)
+      err = add_part(w, &text);
+    if (!err)
+      err = add_part(w, &p);
+    w->each |= p.kind == WD__PART_VALUE && p.pos == 0;
+    t->replaces = 1;
+    s += n;
+    text.text = s;
+    text.len = 0;
   }
-  return finish(&b);
+  if (!err && text.len)
+    err = add_part(w, &text);
+  return err;
 }
 
-/* --shell: the template as one script, "{}" standing for the quoted
- * inputs (appended when there is none). */
-static char *script(const wd__cli_template *t, const char *all, int nargs) {
-  text s = {{0}, 0};
-  for (int i = 0; i < t->nwords; i++) {
-    if (i)
-      puts_(&s, " ");
-    substitute(&s, t->words[i], all);
-  }
-  if (!has_braces(t) && nargs) {
-    puts_(&s, " ");
-    puts_(&s, all);
-  }
-  return finish(&s);
-}
-
-/* The words of the command, NULL-terminated; NULL on ENOMEM. */
-static char **words(const wd__cli_template *t, char *const *args, int nargs, const char *all) {
-  size_t max = (size_t)t->nwords * (size_t)(nargs + 1) + (size_t)nargs + 1;
-  char **argv = calloc(max, sizeof(char *));
-  if (argv == NULL)
-    return NULL;
-  int n = 0, failed = 0;
-  for (int i = 0; i < t->nwords; i++)
-    if (strcmp(t->words[i], "{}") == 0) {
-      for (int k = 0; k < nargs; k++)
-        failed |= (argv[n++] = strdup(args[k])) == NULL;
-    } else {
-      text w = {{0}, 0};
-      substitute(&w, t->words[i], all);
-      failed |= (argv[n++] = finish(&w)) == NULL;
-    }
-  if (!has_braces(t))
-    for (int k = 0; k < nargs; k++)
-      failed |= (argv[n++] = strdup(args[k])) == NULL;
-  if (!failed)
-    return argv;
-  for (int i = 0; i < n; i++)
-    free(argv[i]);
-  free(argv);
-  return NULL;
-}
-
-/* argv joined by spaces; NULL on ENOMEM. */
-static char *show(char *const *argv) {
-  text s = {{0}, 0};
-  for (int i = 0; argv[i]; i++) {
-    if (i)
-      puts_(&s, " ");
-    puts_(&s, argv[i]);
-  }
-  return finish(&s);
-}
-
-int wd__cli_template_expand(const wd__cli_template *t, char *const *args, int nargs,
-                           char ***argv, char **shown) {
-  char *all = joined(args, nargs, t->shell);
-  char **v = NULL, *line = NULL;
-  if (all == NULL)
-    goto fail;
-  if (t->shell) {
-    line = script(t, all, nargs);
-    v = line ? calloc(4, sizeof(char *)) : NULL;
-    if (v == NULL || (v[0] = strdup("sh")) == NULL || (v[1] = strdup("-c")) == NULL ||
-        (v[2] = strdup(line)) == NULL)
-      goto fail;
-  } else {
-    v = words(t, args, nargs, all);
-    if (v == NULL || (line = show(v)) == NULL)
-      goto fail;
-  }
-  free(all);
-  *argv = v;
-  *shown = line;
+/* Ends word w (if it has anything, or blanks before it) onto out. */
+static int push_word(wd__word **out, int *n, wd__word *w) {
+  if (w->nparts == 0 && w->seplen == 0)
+    return 0;
+  wd__word *nw = realloc(*out, (size_t)(*n + 1) * sizeof(*nw));
+  if (nw == NULL)
+    return UV_ENOMEM;
+  *out = nw;
+  nw[(*n)++] = *w;
+  *w = (wd__word){NULL, 0, 0, "", 0};
   return 0;
-fail:
-  free(all);
-  free(line);
-  wd__cli_template_free(v);
-  return UV_ENOMEM;
 }
 
-void wd__cli_template_free(char **argv) {
-  for (int i = 0; argv && argv[i]; i++)
-    free(argv[i]);
-  free(argv);
+/* The text part p onto w, cut at blanks: each run of blanks ends a word
+ * and is the next one's sep. */
+static int split_text(const wd__part *p, wd__word **out, int *n, wd__word *w) {
+  const char *s = p->text, *end = p->text + p->len;
+  int err = 0;
+  while (s < end && !err) {
+    size_t k = 0;
+    while (s + k < end && !strchr(" \t\n", s[k]))
+      k++;
+    if (k)
+      err = add_part(w, &(wd__part){WD__PART_TEXT, s, k, 0, WD__MOD_NONE});
+    s += k;
+    size_t b = 0;
+    while (s + b < end && strchr(" \t\n", s[b]))
+      b++;
+    if (b && !err && (err = push_word(out, n, w)) == 0) {
+      w->sep = s;
+      w->seplen = b;
+    }
+    s += b;
+  }
+  return err;
 }
+
+/* With the shell, GNU parallel sees one line and its words are what
+ * blanks separate: "x{}y z" is two, and only "x{}y" repeats per value. */
+static int resplit(wd__cli_template *t) {
+  wd__word *out = NULL, w = {NULL, 0, 0, "", 0};
+  int n = 0, err = 0;
+  for (int i = 0; i < t->nwords && !err; i++) {
+    if (i && (err = push_word(&out, &n, &w)) == 0) {
+      w.sep = " ";
+      w.seplen = 1;
+    }
+    for (int j = 0; j < t->words[i].nparts && !err; j++) {
+      const wd__part *p = &t->words[i].parts[j];
+      if (p->kind == WD__PART_TEXT) {
+        err = split_text(p, &out, &n, &w);
+        continue;
+      }
+      err = add_part(&w, p);
+      w.each |= p->kind == WD__PART_VALUE && p->pos == 0;
+    }
+  }
+  if (!err)
+    err = push_word(&out, &n, &w);
+  free(w.parts);
+  for (int i = 0; i < t->nwords; i++)
+    free(t->words[i].parts);
+  free(t->words);
+  t->words = out;
+  t->nwords = n;
+  return err;
+}
+
+int wd__cli_template_compile(const wd__cli_template_spec *spec, wd__cli_template **out,
+                            wd__cli_msg *msg) {
+  msg->text[0] = '\0';
+  wd__cli_template *t = calloc(1, sizeof(*t));
+  if (t == NULL || (t->words = calloc((size_t)spec->nwords, sizeof(*t->words))) == NULL) {
+    free(t);
+    return UV_ENOMEM;
+  }
+  t->nwords = spec->nwords;
+  t->quote = spec->quote;
+  int err = 0;
+  for (int i = 0; i < spec->nwords && !err; i++)
+    err = read_word(spec, i, t, msg);
+  if (!err)
+    err = several_words(spec, t, msg);
+  if (err) {
+    wd__cli_template_destroy(t);
+    return err;
+  }
+  t->shell = spec->shell || (t->shell && !t->quote);
+  if (t->shell && (err = resplit(t)) != 0) {
+    wd__cli_template_destroy(t);
+    return err;
+  }
+  const char *sh = getenv("PARALLEL_SHELL");
+  t->sh = sh && *sh ? sh : DEFAULT_SHELL;
+  *out = t;
+  return 0;
+}
+
+void wd__cli_template_destroy(wd__cli_template *t) {
+  if (t == NULL)
+    return;
+  for (int i = 0; i < t->nwords; i++)
+    free(t->words[i].parts);
+  free(t->words);
+  free(t);
+}
+
+int wd__cli_template_uses_shell(const wd__cli_template *t) { return t->shell; }

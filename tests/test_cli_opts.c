@@ -130,9 +130,14 @@ START_TEST(run_usage_errors) {
   char *none[] = {"warden run", "-j2", NULL};
   ck_assert_int_eq(run_parse(none, ARGC(none), &o, &m), UV_EINVAL);
   ck_assert_str_eq(m.text, "missing command (try 'warden run --help')");
+  /* An empty source is no error: nothing runs, as in GNU parallel. */
   char *empty[] = {"warden run", "true", ":::", NULL};
-  ck_assert_int_eq(run_parse(empty, ARGC(empty), &o, &m), UV_EINVAL);
-  ck_assert_str_eq(m.text, "no inputs after ':::'");
+  ck_assert_int_eq(run_parse(empty, ARGC(empty), &o, &m), WD__CLI_GO);
+  ck_assert_int_eq(o.nsources, 1);
+  ck_assert_int_eq(o.sources[0].nwords, 0);
+  char *nofile[] = {"warden run", "true", "::::", NULL};
+  ck_assert_int_eq(run_parse(nofile, ARGC(nofile), &o, &m), UV_EINVAL);
+  ck_assert_str_eq(m.text, "no file after '::::'");
   char *resume[] = {"warden run", "--resume", "true", NULL};
   ck_assert_int_eq(run_parse(resume, ARGC(resume), &o, &m), UV_EINVAL);
   ck_assert_str_eq(m.text, "--resume needs --joblog FILE");
@@ -248,9 +253,13 @@ END_TEST
  * command shown. */
 static void expect(char **words, int nwords, int shell, char **args, int nargs,
                    const char *argv_joined, const char *shown) {
-  wd__cli_template t = {words, nwords, shell};
+  wd__cli_template_spec spec = {words, nwords, shell, 0, NULL, NULL, 0};
+  wd__cli_template *t;
+  wd__cli_msg m;
+  ck_assert_int_eq(wd__cli_template_compile(&spec, &t, &m), 0);
+  wd__cli_values v = {args, nargs, 1, 1};
   char **argv, *text;
-  ck_assert_int_eq(wd__cli_template_expand(&t, args, nargs, &argv, &text), 0);
+  ck_assert_int_eq(wd__cli_template_expand(t, &v, &argv, &text), 0);
   char got[512] = "";
   for (int i = 0; argv[i]; i++) {
     if (i)
@@ -260,12 +269,13 @@ static void expect(char **words, int nwords, int shell, char **args, int nargs,
   ck_assert_str_eq(got, argv_joined);
   ck_assert_str_eq(text, shown);
   wd__cli_template_free(argv);
+  wd__cli_template_destroy(t);
   free(text);
 }
 
 START_TEST(template_appends_without_braces) {
   char *w[] = {"echo", "x"}, *a[] = {"a b"};
-  expect(w, 2, 0, a, 1, "echo|x|a b", "echo x a b");
+  expect(w, 2, 0, a, 1, "echo|x|a b", "echo x 'a b'");
   char *two[] = {"1", "2"};
   expect(w, 2, 0, two, 2, "echo|x|1|2", "echo x 1 2");
   expect(w, 2, 0, NULL, 0, "echo|x", "echo x"); /* -N0 */
@@ -273,25 +283,25 @@ START_TEST(template_appends_without_braces) {
 END_TEST
 
 START_TEST(template_braces) {
-  char *w[] = {"cp", "{}", "{}.bak"}, *a[] = {"f"};
-  expect(w, 3, 0, a, 1, "cp|f|f.bak", "cp f f.bak");
+  char *w[] = {"cp", "{}", "{.}.bak"}, *a[] = {"f.txt"};
+  expect(w, 3, 0, a, 1, "cp|f.txt|f.bak", "cp f.txt f.bak");
   char *two[] = {"x", "y"};
-  /* A word that is exactly {} takes one argument per input; {} inside a
-   * word takes them joined. */
-  expect(w, 3, 0, two, 2, "cp|x|y|x y.bak", "cp x y x y.bak");
-  char *inner[] = {"echo", "<{}>{}"};
-  expect(inner, 2, 0, a, 1, "echo|<f>f", "echo <f>f");
-  expect(w, 3, 0, NULL, 0, "cp|.bak", "cp .bak"); /* -N0: {} is nothing */
+  /* A word holding {} is repeated per value, as GNU parallel does. */
+  expect(w, 3, 0, two, 2, "cp|x|y|x.bak|y.bak", "cp x y x.bak y.bak");
+  char *inner[] = {"echo", "<{}>{#}"};
+  expect(inner, 2, 1, a, 1, "/bin/sh|-c|echo <f.txt>1", "echo <f.txt>1");
+  expect(w, 3, 0, NULL, 0, "cp", "cp  "); /* -N0: {} is nothing */
 }
 END_TEST
 
 START_TEST(template_shell_quotes) {
-  char *w[] = {"echo", "{}", "|", "wc"}, *a[] = {"it's $HOME"};
-  expect(w, 4, 1, a, 1, "sh|-c|echo 'it'\\''s $HOME' | wc", "echo 'it'\\''s $HOME' | wc");
+  char *w[] = {"echo {} | wc"}, *a[] = {"it's $HOME"};
+  expect(w, 1, 0, a, 1, "/bin/sh|-c|echo 'it'\"'\"'s $HOME' | wc",
+         "echo 'it'\"'\"'s $HOME' | wc");
   char *plain[] = {"echo"};
   char *two[] = {"a", "b c"};
-  expect(plain, 1, 1, two, 2, "sh|-c|echo 'a' 'b c'", "echo 'a' 'b c'");
-  expect(plain, 1, 1, NULL, 0, "sh|-c|echo", "echo");
+  expect(plain, 1, 1, two, 2, "/bin/sh|-c|echo a 'b c'", "echo a 'b c'");
+  expect(plain, 1, 1, NULL, 0, "/bin/sh|-c|echo", "echo");
 }
 END_TEST
 
