@@ -47,6 +47,7 @@ typedef struct {
   uv_poll_t exited;
   uv_timer_t deadline;
   uv_signal_t stopped; /* SIGCHLD: the command may have been stopped */
+  uv_signal_t suspend; /* SIGTSTP, outside --foreground */
   uv_signal_t fwd[NFWD + 1];
   size_t nfwd;
 } guard;
@@ -60,6 +61,8 @@ static void send_signal(guard *g, int sig) {
             wd__signal_name(sig, name, sizeof(name)), g->o->argv[0]);
   }
   wd_tree_kill(g->tree, sig);
+  if (sig == SIGSTOP) /* timeout(1) follows it with SIGCONT, as any other */
+    wd_tree_kill(g->tree, SIGCONT);
 }
 
 /* The deadline, then the end of the grace (with --kill-after), as
@@ -90,6 +93,20 @@ static void on_forward(uv_signal_t *h, int sig) {
     g->phase = IN_GRACE;
     uv_timer_start(&g->deadline, on_deadline, g->o->grace_ms, 0);
   }
+}
+
+/* SIGTSTP (Ctrl-Z): outside --foreground the command is in a group of
+ * its own, which the terminal's Ctrl-Z does not reach; it stops with
+ * warden, as under timeout(1), where the two share a group, and goes on
+ * when warden is continued (fg, bg). */
+static void on_suspend(uv_signal_t *h, int sig) {
+  (void)sig;
+  guard *g = h->data;
+  if (g->tree == NULL)
+    return;
+  wd_tree_kill(g->tree, SIGSTOP);
+  raise(SIGSTOP); /* returns once warden is continued */
+  wd_tree_kill(g->tree, SIGCONT);
 }
 
 /* SIGCHLD: our only child is the command, and its exit is the pidfd's
@@ -123,6 +140,7 @@ static void on_exit_(uv_poll_t *p, int status, int events) {
   uv_close((uv_handle_t *)&g->exited, NULL);
   uv_close((uv_handle_t *)&g->deadline, NULL);
   uv_close((uv_handle_t *)&g->stopped, NULL);
+  uv_close((uv_handle_t *)&g->suspend, NULL);
   for (size_t i = 0; i < g->nfwd; i++)
     uv_close((uv_handle_t *)&g->fwd[i], NULL);
 }
@@ -216,6 +234,10 @@ static void watch_signals(uv_loop_t *loop, guard *g) {
   uv_signal_init(loop, &g->stopped);
   g->stopped.data = g;
   uv_signal_start(&g->stopped, on_stopped, SIGCHLD);
+  uv_signal_init(loop, &g->suspend);
+  g->suspend.data = g;
+  if (!g->o->foreground && forwards(SIGTSTP))
+    uv_signal_start(&g->suspend, on_suspend, SIGTSTP);
 }
 
 int wd__cli_exec(int argc, char **argv) {

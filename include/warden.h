@@ -346,8 +346,8 @@ const char *wd_tree_containment(const wd_tree *t);
 /* Sends sig to the whole tree: SIGKILL through cgroup.kill where there is
  * a cgroup; else (and for other signals) to the command's group and the
  * command, which is not yet reaped, so its pgid cannot have been reused.
- * A signal other than SIGKILL is followed by SIGCONT, as timeout(1) does:
- * a stopped command cannot act on it.  Returns 0. */
+ * A signal other than SIGKILL and SIGSTOP is followed by SIGCONT, as
+ * timeout(1) does: a stopped command cannot act on it.  Returns 0. */
 int wd_tree_kill(wd_tree *t, int sig);
 
 /* Once the command has ended (its pidfd is readable): kills what is left

@@ -100,7 +100,7 @@ int wd_tree_kill(wd_tree *t, int sig) {
     return 0;
   kill(-t->pid, sig);
   pidfd_send_signal(t->pidfd, sig, NULL, 0);
-  if (sig != SIGKILL && sig != SIGCONT) {
+  if (sig != SIGKILL && sig != SIGCONT && sig != SIGSTOP) {
     kill(-t->pid, SIGCONT);
     pidfd_send_signal(t->pidfd, SIGCONT, NULL, 0);
   }

@@ -103,6 +103,17 @@ static void same_messages(const char *args, const outcome *t, const outcome *w) 
                 w->err, want);
 }
 
+/* Blocks SIGTERM here, and so in the command: it ignores TERM from its
+ * first instruction, whatever tool started it (both pass their mask on,
+ * and so does bash, where dash empties it) -- a trap set by a shell could
+ * come after the deadline on a loaded machine.  *old to restore. */
+static void block_term(sigset_t *old) {
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_BLOCK, &term, old);
+}
+
 /* Statuses as timeout(1) gives them: 124 at the deadline, 137 when the
  * command is killed by KILL then (-s KILL, or -k), the command's own with
  * --preserve-status, 126 and 127 for a command that cannot run, 125 for
@@ -152,21 +163,15 @@ END_TEST
 
 /* A command that handles or ignores TERM: its trap's output and status
  * with --preserve-status, 124 without; ignored, it runs on until -k's
- * KILL (137), or to its end without -k, or with -k 0 (124).  TERM is
- * blocked here, so that the command ignores it from its first
- * instruction (both tools pass their mask on, and so does bash, where
- * dash empties it) -- a trap set by a shell could come after the
- * deadline on a loaded machine. */
+ * KILL (137), or to its end without -k, or with -k 0 (124). */
 START_TEST(term_handled_or_ignored) {
   outcome t, w;
   same("1 sh -c 'trap \"echo got TERM; exit 3\" TERM; echo ready; sleep 5 & wait'", 124, &t, &w);
   ck_assert_str_eq(w.out, "ready\ngot TERM\n");
   same("--preserve-status 1 sh -c 'trap \"echo got TERM; exit 3\" TERM; sleep 5 & wait'", 3,
        &t, &w);
-  sigset_t term, old;
-  sigemptyset(&term);
-  sigaddset(&term, SIGTERM);
-  sigprocmask(SIG_BLOCK, &term, &old);
+  sigset_t old;
+  block_term(&old);
   same("-k 0.1 0.1 sleep 5", 137, &t, &w);
   same("--kill-after=0.1 --preserve-status 0.1 sleep 5", 137, &t, &w);
   same("0.1 bash -c 'sleep 0.3; echo outlived'", 124, &t, &w);
@@ -187,10 +192,8 @@ START_TEST(verbose_and_errors_say_the_same) {
   ck_assert_str_eq(w.err, "warden exec: sending signal TERM to command 'sleep'\n");
   same("-v -s RTMIN+2 0.1 sleep 5", 124, &t, &w);
   same_messages("-v -s RTMIN+2", &t, &w);
-  sigset_t term, old;
-  sigemptyset(&term);
-  sigaddset(&term, SIGTERM);
-  sigprocmask(SIG_BLOCK, &term, &old);
+  sigset_t old;
+  block_term(&old);
   same("--verbose -k 0.1 0.1 sleep 5", 137, &t, &w);
   sigprocmask(SIG_SETMASK, &old, NULL);
   same_messages("-v -k", &t, &w);
@@ -201,16 +204,14 @@ END_TEST
 
 /* warden's own form keeps its stricter rules: KILL at the deadline and
  * 124 whatever killed the command; with --signal, KILL a second later
- * (the command ignores TERM: blocked, as above). */
+ * (the command ignores TERM: block_term). */
 START_TEST(warden_form_stays_strict) {
   ck_assert_int_eq(sh("%s exec -t 0.1 -- sleep 5", W), 124);
   ck_assert_int_eq(sh("%s exec -t 0.0004 -- sleep 5", W), 124);
   ck_assert_int_eq(sh("%s exec -t 0.1 -s KILL -- sleep 5", W), 124);
   ck_assert_int_eq(sh("%s exec -t inf -- true", W), 0);
-  sigset_t term, old;
-  sigemptyset(&term);
-  sigaddset(&term, SIGTERM);
-  sigprocmask(SIG_BLOCK, &term, &old);
+  sigset_t old;
+  block_term(&old);
   ck_assert_int_eq(bash("%s exec -t 0.1 -s TERM -- sleep 30", W), 124);
   ck_assert_int_eq(bash("%s exec --preserve-status -t 0.1 -s TERM -k 0.1 -- sleep 30", W), 137);
   sigprocmask(SIG_SETMASK, &old, NULL);
@@ -327,6 +328,49 @@ START_TEST(stopped_on_the_terminal_is_said) {
 }
 END_TEST
 
+/* Waits (bounded) until pid's state is or is not 'T'; 1 if it came. */
+static int stopped_within(pid_t pid, int want, int ms) {
+  for (int i = 0; i < ms; i++) {
+    if ((state_of(pid) == 'T') == want)
+      return 1;
+    usleep(1000);
+  }
+  return 0;
+}
+
+/* Ctrl-Z (SIGTSTP to warden): outside --foreground the command is in a
+ * group of its own, which a terminal's Ctrl-Z does not reach, so warden
+ * stops it with itself -- as under timeout(1) at a prompt, where the two
+ * share a group -- and continues it when it is continued itself. */
+START_TEST(suspend_stops_the_command_too) {
+  int p[2];
+  ck_assert_int_eq(pipe(p), 0);
+  pid_t w = fork();
+  if (w == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    close(p[1]);
+    execl(W, W, "exec", "60", "sh", "-c", "echo $$; exec sleep 27.1828", (char *)NULL);
+    _exit(99);
+  }
+  close(p[1]);
+  char said[32] = {0};
+  ck_assert_int_gt(read(p[0], said, sizeof(said) - 1), 0);
+  close(p[0]);
+  pid_t cmd = (pid_t)atoi(said);
+  kill(w, SIGTSTP);
+  int st;
+  ck_assert_int_eq(waitpid(w, &st, WUNTRACED), w);
+  ck_assert(WIFSTOPPED(st));
+  ck_assert_msg(stopped_within(cmd, 1, 5000), "the command runs on: %c", state_of(cmd));
+  kill(w, SIGCONT);
+  ck_assert_msg(stopped_within(cmd, 0, 5000), "the command stays stopped");
+  kill(w, SIGTERM); /* forwarded: the command dies of it, and warden too */
+  ck_assert_int_eq(waitpid(w, &st, 0), w);
+  ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("compat_timeout");
   TCase *tc = wd_test_case(s, "timeout", 240, make_dir, remove_dir);
@@ -339,5 +383,6 @@ int main(void) {
   tc = wd_test_case(s, "terminal", 120, make_dir, remove_dir);
   tcase_add_test(tc, foreground_reads_the_terminal);
   tcase_add_test(tc, stopped_on_the_terminal_is_said);
+  tcase_add_test(tc, suspend_stops_the_command_too);
   return run_suite(s);
 }
