@@ -83,6 +83,16 @@ static void report(wd_run *r, size_t i) {
   }
 }
 
+/* --halt N% counts against all the commands: as GNU parallel does, every
+ * input is read (into items) before a halt is judged; what has not arrived
+ * yet on a pipe is waited for at the next command's end. */
+static void read_all_inputs(wd_run *r) {
+  int more = WD__CLI_ROW;
+  while (more == WD__CLI_ROW && !r->batch.stopping)
+    more = wd__cli_run_more_items(r);
+  r->policy.inputs_ended = more == WD__CLI_END;
+}
+
 static void on_done(wd_future *f, void *data) {
   wd_run *r = wd_future_data(f);
   size_t i = (size_t)(uintptr_t)data;
@@ -102,6 +112,8 @@ static void on_done(wd_future *f, void *data) {
   }
   it->finished = 1;
   int failed = wd__cli_run_failed(res);
+  if (r->o.halt_pct > 0 && !r->policy.inputs_ended)
+    read_all_inputs(r);
   wd__cli_run_judge(r, it, res, failed); /* --halt, --exit-codes, --timeout N% */
   report(r, i); /* may release f: res is not used after it */
   wd__cli_batch_finished(&r->batch, failed);
@@ -152,6 +164,7 @@ static void start_more(wd__cli_batch *b) {
       /* Every command has started and none can come back for a retry:
        * each worker may leave as soon as its command is done.  (Or the
        * next input has not arrived: its arrival calls back.) */
+      r->policy.inputs_ended |= more == WD__CLI_END;
       if (more == WD__CLI_END && r->o.tries == 1)
         wd_pool_shutdown(b->pool, WD_GRACEFUL);
       return;

@@ -221,7 +221,8 @@ START_TEST(halt_as_parallel) {
       "2 ::: 0 3 0 4",               "1 ::: 0 3 0 4",
       "never ::: 3 0 4",             "0 ::: 3 0 4",
       "now,fail=50% ::: 0 3 0 4 0 0", "soon,fail=10% ::: 0 0 0 0 0 0 0 0 0 0 0 5",
-      "now,fail=1 ::: 0 k 0"};
+      "now,fail=1 ::: 0 k 0",         "now,fail=30% ::: 0 3 0 4 0 0",
+      "soon,done=50% ::: 0 3 0 4 0 0", "soon,success=50% ::: 0 3 0 4 0 0"};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char args[256];
     snprintf(args, sizeof(args), "-j1 --halt %s", cases[i]);
