@@ -55,6 +55,7 @@ int wd__cli_run_lang_option(int c, const char *arg, wd_run_opts *o, wd__cli_msg 
   case 'a': return add_source(o, &(wd_run_source){NULL, 0, arg, 0}, msg);
   case 'n':
   case 'L':
+    o->max_args_given = 1; /* --pipe: records per block, as -N */
     if (wd__parse_count(arg, c == 'L', MAX_ARGS_LIMIT, &o->max_args))
       return wd__cli_say(msg, "invalid value '%s' for -%c", arg, c);
     return 0;

@@ -65,6 +65,9 @@ typedef struct {
  * or the inputs end; a run whose inputs all came at once gets no more
  * jobs than it has items.  0 or WD_EXIT_FAILURE, said. */
 int wd__cli_run_inputs(wd_run *r);
+/* For --pipe, whose stdin is the commands' input: the template and the
+ * job slots alone, no input source.  0 or WD_EXIT_FAILURE, said. */
+int wd__cli_run_no_inputs(wd_run *r);
 /* --dry-run: prints each command as GNU parallel would, runs none; the
  * exit status. */
 int wd__cli_run_dry(wd_run *r);

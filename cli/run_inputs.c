@@ -253,6 +253,20 @@ int wd__cli_run_dry(wd_run *r) {
   return 0;
 }
 
+int wd__cli_run_no_inputs(wd_run *r) {
+  struct wd__cli_run_in *in = r->in = calloc(1, sizeof(*r->in));
+  if (in == NULL || (in->slots = calloc((size_t)r->o.jobs / BITS + 1, sizeof(uint64_t))) == NULL)
+    return wd__cli_fail("run", "out of memory");
+  in->fd = -1;
+  wd__cli_template_spec spec = {r->o.tmpl, r->o.ntmpl, r->o.shell, r->o.quote, r->o.replace,
+                                NULL, 0};
+  wd__cli_msg msg;
+  int err = wd__cli_template_compile(&spec, &r->tmpl, &msg);
+  if (err == UV_ENOMEM)
+    return wd__cli_fail("run", "out of memory");
+  return err ? wd__cli_usage_error("run", &msg) : 0;
+}
+
 void wd__cli_run_free_inputs(wd_run *r) {
   for (size_t i = r->base; r->ring && i < r->nitems; i++)
     if (wd__cli_run_item(r, i))

@@ -132,6 +132,7 @@ static void on_done(wd_future *f, void *data) {
   wd_run_item *it = p->items[seq - 1];
   int failed = wd__cli_run_failed(wd_future_result(f));
   p->r->batch.running--;
+  wd__cli_run_give_slot(p->r, it);
   it->finished = 1;
   report(p, seq);
   wd__cli_batch_finished(&p->r->batch, failed);
@@ -163,6 +164,7 @@ static int start_block(pipe_state *p, size_t n) {
     return fail_start(p, UV_ENOMEM);
   static char no_input[1];
   it->input = no_input; /* a block is no argument */
+  it->seq = p->nitems + 1;
   int err = wd__cli_run_submit(p->r, it, p->buf, n);
   if (err) {
     free(it->shown);
@@ -230,6 +232,11 @@ int wd__cli_run_pipe(wd_run *r) {
   pipe_state p = {.r = r};
   r->in_pipe = &p;
   b->ops = &pipe_ops;
+  if (r->o.nsources)
+    return wd__cli_fail("run", "--pipe gives stdin to the commands: it cannot go with "
+                        "':::', '::::' or -a");
+  if (wd__cli_run_no_inputs(r))
+    return WD_EXIT_FAILURE;
   int err = r->o.joblog ? wd__cli_batch_open_joblog(b, r->o.joblog) : 0;
   if (err)
     return wd__cli_fail("run", "joblog %s: %s", r->o.joblog, wd_strerror(err));

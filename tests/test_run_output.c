@@ -120,7 +120,7 @@ END_TEST
 
 /* --max-output cuts at the last whole line within it, and says so. */
 START_TEST(max_output_cuts_at_line_end) {
-  ck_assert_int_eq(sh("%s run --max-output 10 -- printf 'one\\ntwo\\nthree\\n' ::: x "
+  ck_assert_int_eq(sh("%s run -q --max-output 10 -- printf 'one\\ntwo\\nthree\\n' ::: x "
                       ">/tmp/wd-c-out 2>/tmp/wd-c-err", W), 0);
   char *out = slurp("/tmp/wd-c-out");
   ck_assert_str_eq(out, "one\ntwo\n");
