@@ -153,6 +153,10 @@ int wd__cli_run(int argc, char **argv) {
   wd__cli_batch_init(&r->batch, "run", "commands", &wd__cli_run_ops, r);
   r->batch.show_progress = r->o.progress && isatty(2);
   r->batch.resume_from_log = 1;
+  if (r->o.tagstring && wd__cli_run_tag_compile(r)) {
+    rc = WD_EXIT_FAILURE;
+    goto done;
+  }
   if (r->o.pipe) { /* stdin is the commands' input, not their arguments */
     rc = wd__cli_run_pipe(r);
     goto done;
@@ -167,6 +171,7 @@ int wd__cli_run(int argc, char **argv) {
 done:
   wd__cli_spool_close(r->spool); /* after the workers: none writes to it now */
   wd__cli_run_free_inputs(r);
+  wd__cli_template_destroy(r->tag_tmpl);
   free(r->retry);
   free(r);
   return rc;

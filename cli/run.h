@@ -44,6 +44,7 @@ typedef struct {
   wd_run_opts o;
   wd__cli_batch batch;
   wd__cli_template *tmpl;
+  wd__cli_template *tag_tmpl; /* --tagstring's, compiled (run_output.c) */
   const char *containment; /* the pool's: "cgroup" or "process-group" */
   struct wd__cli_run_in *in; /* the inputs being read (run_inputs.c) */
   wd_run_item **ring;      /* items [base, nitems), at i % ring_cap; NULL
@@ -121,6 +122,9 @@ void wd__cli_run_report(wd_run *r, size_t i);
 /* run_results.c: --results: saves item it's output (cr, NULL for none) in
  * GNU parallel's tree.  0, or a negative errno, said, the run stopped. */
 int wd__cli_run_save(wd_run *r, const wd_run_item *it, size_t seq, const wd_cmd_result *cr);
+/* Compiles --tagstring as a template of one word, so that it knows GNU
+ * parallel's replacement strings.  0 or WD_EXIT_FAILURE, said. */
+int wd__cli_run_tag_compile(wd_run *r);
 /* Sets s up to print item it's output to f as the options say
  * (--tag, --tagstring); returns what the caller frees once done. */
 char *wd__cli_run_sink(const wd_run *r, const wd_run_item *it, FILE *f, wd__cli_sink *s);

@@ -71,32 +71,35 @@ int wd__cli_run_retryable(const wd_result *res) {
   return v.failed && v.outcome != RUN_CANCELLED;
 }
 
-/* --tagstring's tag: STR with each '{}' replaced by the input (malloc'd;
- * NULL on ENOMEM). */
-static char *tag_string(const char *str, const char *input) {
-  size_t n = strlen(str) + 1, in = strlen(input);
-  for (const char *p = strstr(str, "{}"); p; p = strstr(p + 2, "{}"))
-    n += in;
-  char *t = malloc(n), *o = t;
-  for (const char *p = str; t && *p;) {
-    if (p[0] == '{' && p[1] == '}') {
-      memcpy(o, input, in);
-      o += in;
-      p += 2;
-    } else {
-      *o++ = *p++;
-    }
-  }
-  if (t)
-    *o = '\0';
-  return t;
+int wd__cli_run_tag_compile(wd_run *r) {
+  char *words[] = {(char *)r->o.tagstring};
+  wd__cli_template_spec spec = {words, 1, 0, 1, r->o.replace, NULL, 0};
+  wd__cli_msg msg;
+  int err = wd__cli_template_compile(&spec, &r->tag_tmpl, &msg);
+  if (err == UV_ENOMEM)
+    return wd__cli_fail("run", "out of memory");
+  return err ? wd__cli_fail("run", "--tagstring: %s", msg.text) : 0;
+}
+
+/* --tagstring's tag for item it: its first word once expanded (a string
+ * without a replacement string gets the values appended as more words).
+ * malloc'd; NULL on ENOMEM. */
+static char *tag_string(const wd_run *r, const wd_run_item *it) {
+  wd__cli_values v = {it->args, it->nargs, it->seq, it->slot};
+  char **argv, *shown, *tag = NULL;
+  if (wd__cli_template_expand(r->tag_tmpl, &v, &argv, &shown) != 0)
+    return NULL;
+  tag = strdup(argv[0]);
+  wd__cli_template_free(argv);
+  free(shown);
+  return tag;
 }
 
 char *wd__cli_run_sink(const wd_run *r, const wd_run_item *it, FILE *f, wd__cli_sink *s) {
   *s = (wd__cli_sink){.f = f};
   char *tag = NULL;
   if (r->o.tagstring) {
-    tag = tag_string(r->o.tagstring, it->input);
+    tag = tag_string(r, it);
     s->tag = tag ? tag : it->input; /* out of memory: the input, as --tag */
     s->tag_len = strlen(s->tag);
   } else if (r->o.tag) {

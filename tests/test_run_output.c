@@ -218,6 +218,14 @@ START_TEST(tagstring_as_parallel) {
   char *out = slurp("/tmp/wd-c-out");
   ck_assert_str_eq(out, "xay\ta\nxby\tb\n");
   free(out);
+  /* GNU parallel's replacement strings, as the command template knows them */
+  if (have_parallel()) {
+    ck_assert_int_eq(sh("%s run -k --tagstring '{#}:{.}' -- echo ::: a.txt b.gz "
+                        "> /tmp/wd-c-out", W), 0);
+    ck_assert_int_eq(sh("parallel --will-cite -k --tagstring '{#}:{.}' echo ::: a.txt b.gz "
+                        "| cmp -s - /tmp/wd-c-out"), 0);
+  }
+  ck_assert_int_eq(sh("%s run --tagstring '{=1=}' -- echo ::: a 2>/dev/null", W), 125);
   unlink("/tmp/wd-c-out");
 }
 END_TEST
