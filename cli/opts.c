@@ -88,7 +88,7 @@ const char wd__cli_run_usage[] =
     "      --rate=N/s          at most N starts per second\n"
     "  -k, --keep-order        print outputs in input order\n"
     "      --tag               prefix each output line with the input and a tab\n"
-    "      --tagstring=STR     --tag with STR (replacement strings as in COMMAND)\n"
+    "      --tagstring=STR     --tag with STR ('{}': the input) instead of the input\n"
     "      --group             each command's output whole when it ends (the\n"
     "                          default, as GNU parallel's)\n"
     "  -u, --ungroup           output passes straight through, as GNU parallel's\n"
@@ -360,9 +360,9 @@ static int parse_rate(const char *s, uint64_t *delay_ms) {
   return 0;
 }
 
-/* --block as GNU parallel reads it: K M G T are powers of 1024, and
- * k m g t powers of 1000 (parallel's 100k is 100000 bytes). */
-static int parse_block(const char *arg, uint64_t *bytes) {
+/* A size as GNU parallel reads it (--block, --memfree): K M G T are
+ * powers of 1024, k m g t of 1000 (parallel's 100k is 100000 bytes). */
+int wd__cli_parallel_size(const char *arg, uint64_t *bytes) {
   static const char decimal[] = "kmgt";
   size_t n = strlen(arg);
   const char *d = n ? strchr(decimal, arg[n - 1]) : NULL;
@@ -411,7 +411,7 @@ static int run_value(int c, const char *arg, wd_run_opts *o, wd__cli_msg *msg) {
     break;
   case OPT_TAGSTRING: o->tagstring = arg; break;
   case OPT_RESULTS: o->results = arg; break;
-  case OPT_BLOCK: bad = parse_block(arg, &o->block) || o->block == 0; break;
+  case OPT_BLOCK: bad = wd__cli_parallel_size(arg, &o->block) || o->block == 0; break;
   case OPT_RECORDS:
     return wd__cli_say(msg, "--recend and --recstart are not supported: --pipe's records "
                        "are lines");

@@ -140,6 +140,9 @@ enum { WD__OPT_TIMEOUT = 768, WD__OPT_RETRIES, WD__OPT_HALT, WD__OPT_MEMFREE, WD
        WD__OPT_NICE, WD__OPT_WD, WD__OPT_EXIT_CODES, WD__OPT_NOOP };
 enum { WD__HALT_FAIL = 1, WD__HALT_SUCCESS, WD__HALT_DONE };
 int wd__cli_run_sched_option(int c, const char *arg, wd_run_opts *o, wd__cli_msg *msg);
+/* A size as GNU parallel reads it (--block, --memfree): K M G T are
+ * powers of 1024, k m g t of 1000.  0 or UV_EINVAL. */
+int wd__cli_parallel_size(const char *arg, uint64_t *bytes);
 /* After every option: what cannot go together.  0 or UV_EINVAL. */
 int wd__cli_run_sched_check(const wd_run_opts *o, wd__cli_msg *msg);
 /* opts_compat.c: checks run's option words before getopt does: long

@@ -155,7 +155,7 @@ static int sched_value(int c, const char *arg, wd_run_opts *o, wd__cli_msg *msg)
       name = "--halt (never, now|soon,fail|success|done=N or N%)";
     break;
   case WD__OPT_MEMFREE:
-    if (wd__parse_size(arg, &o->memfree))
+    if (wd__cli_parallel_size(arg, &o->memfree))
       name = "--memfree";
     break;
   case WD__OPT_LOAD:
