@@ -12,7 +12,10 @@
  * says why a command outside --foreground is stopped instead of a silent
  * hang.  Everything runs with LC_ALL=C, so timeout quotes with '. */
 #include <signal.h>
+#include <stdint.h>
 
+#include "../cli/opts.h"
+#include "../cli/parse.h"
 #include "helpers.h"
 
 #define W WD_BIN
@@ -102,6 +105,57 @@ static void same_messages(const char *args, const outcome *t, const outcome *w) 
   ck_assert_msg(strcmp(want, w->err) == 0, "%s: stderr\n%s\nunder warden, not\n%s", args,
                 w->err, want);
 }
+
+#define ARGC(v) ((int)(sizeof(v) / sizeof((v)[0])) - 1)
+
+/* The parser: timeout(1)'s DURATION grammar (strtod's numbers, one
+ * suffix, inf), its form's defaults (TERM, no KILL), warden's form's
+ * (KILL; with --signal, KILL 1 s later), and a first operand that is no
+ * duration: refused when it starts like a number, else the command. */
+START_TEST(parser_reads_both_forms) {
+  static const struct {
+    const char *s;
+    uint64_t ms;
+  } durations[] = {{"1.5", 1500}, {"2m", 120000}, {"1e3", 1000000}, {"0x10", 16000},
+                   {" +5", 5000}, {"0.5d", 43200000}, {"inf", 0}, {"INFINITY", 0},
+                   {"1e400", 0}, {"0", 0}, {"0.0004", 1}, {"250ms", 250}};
+  for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+    uint64_t ms = 99;
+    ck_assert_msg(wd__parse_timeout_duration(durations[i].s, &ms) == 0, "%s", durations[i].s);
+    ck_assert_msg(ms == durations[i].ms, "%s: %llu ms", durations[i].s, (unsigned long long)ms);
+  }
+  static const char *const bad[] = {"nan", "", "1 ", "1S", "-1", "5x", "1ss"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    uint64_t ms;
+    ck_assert_msg(wd__parse_timeout_duration(bad[i], &ms) != 0, "'%s' accepted", bad[i]);
+  }
+  int sig;
+  ck_assert(wd__parse_signal("rtmax-1", &sig) == 0 && sig == SIGRTMAX - 1);
+  ck_assert(wd__parse_signal("SIGWINCH", &sig) == 0 && sig == SIGWINCH);
+  ck_assert(wd__parse_signal("cld", &sig) == 0 && sig == SIGCHLD);
+  wd_exec_opts o;
+  wd__cli_msg m;
+  char *tf[] = {"warden exec", "-v", "--preserve-status", "--foreground", "5", "sleep", "9",
+                NULL};
+  ck_assert_int_eq(wd__cli_exec_parse(ARGC(tf), tf, &o, &m), WD__CLI_GO);
+  ck_assert(o.timeout_form && o.timeout_ms == 5000 && o.sig == SIGTERM && o.grace_ms == 0);
+  ck_assert(o.verbose && o.preserve_status && o.foreground);
+  ck_assert_str_eq(o.argv[0], "sleep");
+  char *wf[] = {"warden exec", "-t", "5", "-s", "TERM", "--", "10", NULL};
+  ck_assert_int_eq(wd__cli_exec_parse(ARGC(wf), wf, &o, &m), WD__CLI_GO);
+  ck_assert(!o.timeout_form && o.sig == SIGTERM && o.grace_ms == 1000);
+  ck_assert_str_eq(o.argv[0], "10"); /* with -t, no DURATION operand */
+  char *cmd[] = {"warden exec", "info", "ls", NULL};
+  ck_assert_int_eq(wd__cli_exec_parse(ARGC(cmd), cmd, &o, &m), WD__CLI_GO);
+  ck_assert(!o.timeout_form && o.timeout_ms == 0 && o.sig == SIGKILL);
+  static const char *const refused[] = {"10x", "nan", "", "1.5.2"};
+  for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    char *argv[] = {"warden exec", (char *)refused[i], "true", NULL};
+    ck_assert_int_eq(wd__cli_exec_parse(ARGC(argv), argv, &o, &m), UV_EINVAL);
+    ck_assert_msg(strstr(m.text, "invalid duration") != NULL, "%s: %s", refused[i], m.text);
+  }
+}
+END_TEST
 
 /* Blocks SIGTERM here, and so in the command: it ignores TERM from its
  * first instruction, whatever tool started it (both pass their mask on,
@@ -374,6 +428,7 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("compat_timeout");
   TCase *tc = wd_test_case(s, "timeout", 240, make_dir, remove_dir);
+  tcase_add_test(tc, parser_reads_both_forms);
   tcase_add_test(tc, statuses_match_timeout);
   tcase_add_test(tc, term_handled_or_ignored);
   tcase_add_test(tc, verbose_and_errors_say_the_same);
