@@ -482,6 +482,9 @@ static int check_output(wd_run_opts *o, wd__cli_msg *msg) {
   if (o->line_buffer && (o->json || o->keep_order || o->results))
     return wd__cli_say(msg, "--line-buffer cannot go with %s",
                        o->json ? "--json" : o->keep_order ? "--keep-order" : "--results");
+  if (o->results && o->header)
+    return wd__cli_say(msg, "--results with --header is not supported: GNU parallel names "
+                       "the directories by column");
   size_t n = o->results ? strlen(o->results) : 0;
   if (n >= 4 && (strcmp(o->results + n - 4, ".csv") == 0 ||
                  strcmp(o->results + n - 4, ".tsv") == 0 ||

@@ -1,10 +1,13 @@
 /* run_results.c -- `warden run --results DIR`: each command's stdout,
  * stderr and seq saved in GNU parallel's tree instead of printed,
  * DIR/1/INPUT/{stdout,stderr,seq} (with several inputs, one level pair per
- * input: DIR/1/A/1/B/...), each input escaped as parallel does ('\' as
- * '\\', '/' as '\_').  A spilled stream is renamed into place when the
- * spool is on the same file system, else copied; a write that fails fails
- * the run (125). */
+ * input: DIR/1/A/2/B/... with several sources or --colsep columns, each
+ * numbered; DIR/1/A/1/B/... for -N's inputs from one source), each input
+ * escaped as parallel does ('\' as '\\', '/' as '\_').  With --header,
+ * parallel names the levels by column: refused (opts.c), not numbered
+ * silently.  A spilled stream is renamed into place when the spool is on
+ * the same file system, else copied; a write that fails fails the run
+ * (125). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -40,11 +43,12 @@ static int make_dir(const char *path) {
 static int item_dir(const wd_run *r, const wd_run_item *it, char *path, size_t n) {
   size_t len = (size_t)snprintf(path, n, "%s", r->o.results);
   int err = len < n ? make_dir(path) : -ENAMETOOLONG;
+  int numbered = r->o.nsources > 1 || r->o.colsep; /* else -N's inputs: all "1" */
   for (int k = 0; !err && k < it->nargs; k++) {
-    if (len + 3 >= n)
+    int w = snprintf(path + len, n - len, "/%d", numbered ? k + 1 : 1);
+    if (w < 0 || (size_t)w >= n - len)
       return -ENAMETOOLONG;
-    memcpy(path + len, "/1", 3);
-    len += 2;
+    len += (size_t)w;
     err = make_dir(path);
     if (!err && len + 1 < n) {
       path[len++] = '/';

@@ -209,6 +209,19 @@ START_TEST(results_tree_as_parallel) {
     ck_assert_int_eq(sh("cd /tmp/wd-c-res1/1 && for f in a/* b*/* f*/* d*/seq d*/stderr; do "
                         "cmp -s \"$f\" \"/tmp/wd-c-res2/1/$f\" || exit 1; done"), 0);
   }
+  /* two sources, -N2 of one source, --colsep: the levels parallel makes */
+  const char *forms[] = {"::: a ::: 1 2", "-N2 ::: a b c", "--colsep , ::: x,y"};
+  for (size_t i = 0; have_parallel() && i < sizeof(forms) / sizeof(forms[0]); i++) {
+    sh("rm -rf /tmp/wd-c-res1 /tmp/wd-c-res2");
+    ck_assert_int_eq(sh("%s run -j1 --results /tmp/wd-c-res1 -- echo %s", W, forms[i]), 0);
+    ck_assert_int_eq(sh("parallel --will-cite -j1 --results /tmp/wd-c-res2 echo %s >/dev/null",
+                        forms[i]), 0);
+    ck_assert_msg(sh("cd /tmp/wd-c-res1 && find . | sort > /tmp/wd-c-l1 && "
+                     "cd /tmp/wd-c-res2 && find . | sort | cmp -s - /tmp/wd-c-l1") == 0,
+                  "a different tree for %s", forms[i]);
+  }
+  ck_assert_int_eq(sh("%s run --header : --results /tmp/wd-c-res1 -- echo ::: h a 2>/dev/null",
+                      W), 125);
   sh("rm -rf /tmp/wd-c-res1 /tmp/wd-c-res2 /tmp/wd-c-out /tmp/wd-c-l1");
 }
 END_TEST
