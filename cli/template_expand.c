@@ -95,10 +95,13 @@ static const char *modified(const wd__part *p, const char *raw, char *buf) {
 }
 
 /* Part p's text for v (copy k of its word) onto w, the argv word, and s,
- * the shown text (unless -q shows the word whole). */
+ * the shown text (unless -q shows the word whole).  *present: it is some
+ * text, or a value that exists (a {3} of two values is nothing at all,
+ * not even '', as in GNU parallel). */
 static void put_part(const wd__cli_template *t, const wd__part *p, const wd__cli_values *v,
-                     int k, text *w, text *s) {
+                     int k, text *w, text *s, int *present) {
   char num[NUM_MAX];
+  *present |= p->kind != WD__PART_VALUE;
   if (p->kind == WD__PART_TEXT) {
     put(w, p->text, p->len);
     if (!t->quote)
@@ -111,7 +114,10 @@ static void put_part(const wd__cli_template *t, const wd__part *p, const wd__cli
     snprintf(num, sizeof(num), "%zu", p->kind == WD__PART_SEQ ? v->seq : (size_t)v->slot);
   } else {
     int i = p->pos > 0 ? p->pos - 1 : p->pos < 0 ? v->nvals + p->pos : k;
-    const char *raw = i >= 0 && i < v->nvals ? v->vals[i] : "";
+    if (i < 0 || i >= v->nvals)
+      return;
+    *present = 1;
+    const char *raw = v->vals[i];
     if ((buf = malloc(strlen(raw) + 2)) == NULL) {
       w->failed = 1;
       return;
@@ -137,9 +143,14 @@ static void put_word(const wd__cli_template *t, int wi, const wd__cli_values *v,
                      char **argv, int *n, text *s, int *failed) {
   const wd__word *wd = &t->words[wi];
   text w = {{0}, 0};
+  int present = 0;
   for (int j = 0; j < wd->nparts; j++)
-    put_part(t, &wd->parts[j], v, k, &w, s);
+    put_part(t, &wd->parts[j], v, k, &w, s, &present);
   char *word = finish(&w);
+  if (word && !present) { /* nothing at all: no argument, as sh drops it */
+    free(word);
+    return;
+  }
   if (word && t->quote)
     put_quoted(s, word);
   add_arg(argv, n, word, failed);
@@ -164,8 +175,11 @@ static char **words(const wd__cli_template *t, const wd__cli_values *v, text *s)
       put_word(t, i, v, k, argv, &n, s, &failed);
     }
   }
-  for (int k = 0; !t->replaces && k < v->nvals; k++) {
+  if (!t->replaces) /* GNU parallel appends " {}": with -N0, just " " */
     put(s, " ", 1);
+  for (int k = 0; !t->replaces && k < v->nvals; k++) {
+    if (k)
+      put(s, " ", 1);
     put_quoted(s, v->vals[k]);
     add_arg(argv, &n, strdup(v->vals[k]), &failed);
   }

@@ -278,7 +278,7 @@ START_TEST(template_appends_without_braces) {
   expect(w, 2, 0, a, 1, "echo|x|a b", "echo x 'a b'");
   char *two[] = {"1", "2"};
   expect(w, 2, 0, two, 2, "echo|x|1|2", "echo x 1 2");
-  expect(w, 2, 0, NULL, 0, "echo|x", "echo x"); /* -N0 */
+  expect(w, 2, 0, NULL, 0, "echo|x", "echo x "); /* -N0, shown as GNU parallel shows it */
 }
 END_TEST
 
@@ -301,7 +301,7 @@ START_TEST(template_shell_quotes) {
   char *plain[] = {"echo"};
   char *two[] = {"a", "b c"};
   expect(plain, 1, 1, two, 2, "/bin/sh|-c|echo a 'b c'", "echo a 'b c'");
-  expect(plain, 1, 1, NULL, 0, "/bin/sh|-c|echo", "echo");
+  expect(plain, 1, 1, NULL, 0, "/bin/sh|-c|echo ", "echo ");
 }
 END_TEST
 

@@ -13,7 +13,7 @@
 #include "helpers.h"
 
 enum {
-  MAX_OPTS = 64,      /* options of one command; --help has fewer than 40 */
+  MAX_OPTS = 128,     /* options of one command; --help has fewer than 100 */
   MAX_NAME = 48,      /* the longest option or function name, with room */
   MAX_TEXT = 1 << 17, /* a help text, a page, or every section-3 page */
 };
