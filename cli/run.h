@@ -38,6 +38,7 @@ typedef struct {
   unsigned slot;     /* the job slot it runs in ({%}), from 1 */
   double started;    /* wall clock, for the joblog */
   struct wd__cli_lb *lb; /* --line-buffer's FIFOs while it runs (run_linebuf.c) */
+  int memkilled;     /* --memfree killed it: a failure a retry may fix */
 } wd_run_item;
 
 typedef struct {
@@ -109,6 +110,10 @@ uint64_t wd__cli_run_gate_ms(const wd_run *r);
 void wd__cli_run_judge(wd_run *r, const wd_run_item *it, const wd_result *res, int failed);
 /* The run's exit status, from the batch's (wd__cli_batch_end). */
 int wd__cli_run_status(const wd_run *r, int status);
+/* --memfree's watch while commands run: started with the pool, stopped
+ * when the batch stops, closed before the loop's last turn. */
+void wd__cli_run_watch_memory(wd_run *r);
+void wd__cli_run_unwatch_memory(wd_run *r, int close);
 
 /* run_pipe.c: --pipe: stdin cut at line ends into blocks (--block, or -N
  * lines), each the stdin of one command; the exit status. */

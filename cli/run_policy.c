@@ -64,7 +64,7 @@ uint64_t wd__cli_run_timeout_ms(const wd_run *r) {
   return ms < 1 ? 1 : (uint64_t)ms;
 }
 
-/* ---- --memfree, --load --------------------------------------------------- */
+/* ---- --memfree, --load: starts wait; --memfree kills the youngest ------- */
 
 /* Reads a small /proc file whole (never blocks: no user-named path). */
 static int read_proc(const char *path, char *buf, size_t size) {
@@ -97,6 +97,50 @@ static double running_now(void) {
   for (int i = 0; i < 3 && p; i++)
     p = strchr(p + 1, ' ');
   return p ? strtod(p + 1, NULL) - 1 : 0;
+}
+
+/* The command started last that runs now, or NULL. */
+static wd_run_item *youngest(const wd_run *r) {
+  wd_run_item *young = NULL;
+  for (size_t i = r->base; i < r->nitems; i++) {
+    wd_run_item *it = wd__cli_run_item(r, i);
+    if (it && it->f && !it->finished && !it->memkilled && !wd_future_done(it->f) &&
+        (young == NULL || it->started > young->started))
+      young = it;
+  }
+  return young;
+}
+
+/* GNU parallel's --memfree: below half of SIZE free, the youngest command
+ * is killed and runs again later, as a failure --retries may fix. */
+static void on_memory_tick(uv_timer_t *t) {
+  wd_run *r = t->data;
+  if (r->batch.stopping || mem_available() >= r->o.memfree / 2)
+    return;
+  wd_run_item *it = youngest(r);
+  if (it == NULL)
+    return;
+  fprintf(stderr, "warden run: less than half of --memfree available: killing %s, "
+          "to run it again later\n", it->shown);
+  it->memkilled = 1;
+  wd_future_cancel(it->f);
+}
+
+void wd__cli_run_watch_memory(wd_run *r) {
+  if (!r->o.memfree)
+    return;
+  uv_timer_init(r->batch.loop, &r->policy.mem_timer);
+  r->policy.mem_timer.data = r;
+  uv_timer_start(&r->policy.mem_timer, on_memory_tick, GATE_POLL_MS, GATE_POLL_MS);
+  uv_unref((uv_handle_t *)&r->policy.mem_timer); /* the commands keep the loop going */
+}
+
+void wd__cli_run_unwatch_memory(wd_run *r, int close) {
+  if (!r->o.memfree)
+    return;
+  uv_timer_stop(&r->policy.mem_timer);
+  if (close)
+    uv_close((uv_handle_t *)&r->policy.mem_timer, NULL);
 }
 
 uint64_t wd__cli_run_gate_ms(const wd_run *r) {

@@ -9,6 +9,7 @@
 #define WD__CLI_RUN_POLICY_H
 
 #include <stddef.h>
+#include <uv.h>
 
 /* The median is of the last WD__CLI_MEDIAN_OF successful runtimes: GNU
  * parallel's remedian starts the same way (its first stage is the last
@@ -21,6 +22,8 @@ typedef struct {
   int status;          /* the exit status a halt or xargs' rules fixed; -1 */
   int halted;          /* --halt's condition was met */
   int inputs_ended;    /* every input has been read: the total is known */
+  uv_timer_t mem_timer; /* --memfree: looks at the free memory while commands
+                           run (initialised only with --memfree) */
 } wd__cli_policy;
 
 #endif
