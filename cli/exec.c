@@ -13,7 +13,18 @@
  * say -- cannot clean up: the command dies with it, by PR_SET_PDEATHSIG,
  * but what the command started lives on.)  One command needs no pool: no
  * zygote and no worker to fork, so running under warden costs what running
- * under timeout(1) costs. */
+ * under timeout(1) costs.
+ *
+ * Called as timeout(1) is (a DURATION operand), it keeps timeout's rules
+ * -- TERM, KILL only after -k, 137 when KILL ended the command, signals
+ * forwarded and -k's grace started by them, warden dying of the signal
+ * that killed its command -- so that alias timeout='warden exec' changes
+ * nothing but what is left alive.  The terminal is where the two differ
+ * in kind: timeout shares its process group with its command, warden's
+ * command leads its own, which the terminal does not count as foreground.
+ * So a Ctrl-Z (SIGTSTP to warden) is relayed to the tree, and a command
+ * stopped for reading the terminal is said at once; --foreground keeps
+ * the command in warden's group, as timeout --foreground does. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
