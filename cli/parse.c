@@ -170,12 +170,19 @@ int wd__parse_signal(const char *s, int *sig) {
   return signal_by_name(s, sig);
 }
 
+/* A real-time signal is named from the nearer end, as kill -l and
+ * timeout -v name it: RTMIN, RTMIN+1 ... RTMAX-1, RTMAX. */
 const char *wd__signal_name(int sig, char *buf, size_t n) {
-  const char *name = sig < SIGRTMIN || sig > SIGRTMAX ? sigabbrev_np(sig) : NULL;
+  int rt = sig >= SIGRTMIN && sig <= SIGRTMAX;
+  const char *name = rt ? NULL : sigabbrev_np(sig);
+  int low = sig <= SIGRTMIN + (SIGRTMAX - SIGRTMIN) / 2;
+  int delta = sig - (low ? SIGRTMIN : SIGRTMAX);
   if (name != NULL)
     snprintf(buf, n, "%s", name);
-  else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-    snprintf(buf, n, "RTMIN+%d", sig - SIGRTMIN);
+  else if (rt && delta == 0)
+    snprintf(buf, n, "%s", low ? "RTMIN" : "RTMAX");
+  else if (rt)
+    snprintf(buf, n, "%s%+d", low ? "RTMIN" : "RTMAX", delta);
   else
     snprintf(buf, n, "%d", sig);
   return buf;

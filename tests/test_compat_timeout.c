@@ -244,8 +244,12 @@ START_TEST(verbose_and_errors_say_the_same) {
   same("-v 0.1 sleep 5", 124, &t, &w);
   same_messages("-v", &t, &w);
   ck_assert_str_eq(w.err, "warden exec: sending signal TERM to command 'sleep'\n");
-  same("-v -s RTMIN+2 0.1 sleep 5", 124, &t, &w);
-  same_messages("-v -s RTMIN+2", &t, &w);
+  static const char *const rt[] = {"-v -s RTMIN+2 0.1 sleep 5", "-v -s RTMAX-1 0.1 sleep 5",
+                                   "-v -s RTMIN 0.1 sleep 5", "-v -s 50 0.1 sleep 5"};
+  for (size_t i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
+    same(rt[i], 124, &t, &w);
+    same_messages(rt[i], &t, &w);
+  }
   sigset_t old;
   block_term(&old);
   same("--verbose -k 0.1 0.1 sleep 5", 137, &t, &w);
