@@ -8,7 +8,8 @@
 #   -j N          never more than N requests in flight: the server's most
 #                 at once is N, however many pages are queued;
 #   --rate R/s    never more than R starts in a second, whatever -j is;
-#   --timeout, --retries: a page that hangs is killed and tried again.
+#   --timeout, --retries: a page that hangs is killed and tried again
+#                 (--retries 3: three runs in all, as GNU parallel counts).
 #
 #   examples/crawl.sh        (PAGES=40 JOBS=4 RATE=10 by default)
 
@@ -39,7 +40,7 @@ site="http://127.0.0.1:$(cut -d' ' -f2 "$dir/port")"
 # server saw (asking resets its counts).
 crawl() {
 	start=$(date +%s.%N)
-	seq "$PAGES" | "$WARDEN" run "$@" --timeout 10s --retries 2 -- \
+	seq "$PAGES" | "$WARDEN" run "$@" --timeout 10s --retries 3 -- \
 		curl -fsS -o /dev/null "$site/page/{}"
 	status=$?
 	took=$(echo "$(date +%s.%N) $start" | awk '{printf "%.1f", $1 - $2}')
