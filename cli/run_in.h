@@ -25,6 +25,7 @@ struct wd__cli_run_in {
   uint64_t *done;           /* --resume: seqs the joblog has finished */
   size_t ndone;             /* words of done */
   uint64_t *slots;          /* job slots in use, bit s-1 */
+  size_t nslots;            /* bits in slots: more than -j */
   int nul_said, ended;
 };
 

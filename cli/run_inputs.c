@@ -152,7 +152,8 @@ void wd__cli_run_take_slot(wd_run *r, wd_run_item *it) {
   uint64_t *s = r->in->slots;
   unsigned i = 0;
   while (s[i / BITS] >> (i % BITS) & 1)
-    i++;
+    if (++i == r->in->nslots)
+      abort(); /* more running than -j: a slot was never given back */
   s[i / BITS] |= (uint64_t)1 << (i % BITS);
   it->slot = i + 1;
 }
@@ -205,6 +206,7 @@ int wd__cli_run_inputs(wd_run *r) {
   wd__cli_msg msg;
   if (in == NULL || (in->slots = calloc((size_t)r->o.jobs / BITS + 1, sizeof(uint64_t))) == NULL)
     return wd__cli_fail("run", "out of memory");
+  in->nslots = ((size_t)r->o.jobs / BITS + 1) * BITS;
   int err = wd__cli_sources_open(&r->o, &in->src, &msg);
   if (err)
     return wd__cli_usage_error("run", &msg);
@@ -257,6 +259,7 @@ int wd__cli_run_no_inputs(wd_run *r) {
   struct wd__cli_run_in *in = r->in = calloc(1, sizeof(*r->in));
   if (in == NULL || (in->slots = calloc((size_t)r->o.jobs / BITS + 1, sizeof(uint64_t))) == NULL)
     return wd__cli_fail("run", "out of memory");
+  in->nslots = ((size_t)r->o.jobs / BITS + 1) * BITS;
   in->fd = -1;
   wd__cli_template_spec spec = {r->o.tmpl, r->o.ntmpl, r->o.shell, r->o.quote, r->o.replace,
                                 NULL, 0};
