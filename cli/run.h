@@ -1,9 +1,10 @@
 /* run.h -- the parts of `warden run`, and the state they share.
  *
  * run.c        the command: options, inputs, descriptors, the batch
- * run_inputs.c items made of the input sources' rows (sources.h) as
- *              they arrive, -N rows each, and what --resume finds finished
- *              in the joblog; --dry-run
+ * run_inputs.c items made of the input sources' rows (sources.h,
+ *              run_sources*.c) as they arrive, -N rows each, and what
+ *              --resume finds finished in the joblog; job slots; --dry-run
+ * run_read.c   reading the streamed source (stdin, a FIFO, a file)
  * run_sched.c  the scheduler: starts, retries, --delay/--rate, --halt
  * run_output.c outcomes, their output (text, --tag, --json) and joblog line
  * template.c   the command template ("{}", template.h)
@@ -12,8 +13,8 @@
  * fate.  Items are made as the inputs arrive, only when a command can
  * start, and freed once reported: the window of items alive is what
  * runs (and, with -k, what waits for an earlier one), so memory stays
- * bounded whatever the input's size.  The batch driver (batch.c) holds the pool, the counters, the
- * signals and the joblog. */
+ * bounded whatever the input's size.  The batch driver (batch.c) holds
+ * the pool, the counters, the signals and the joblog. */
 #ifndef WD__CLI_RUN_H
 #define WD__CLI_RUN_H
 
