@@ -124,7 +124,7 @@ static int run_batch(wd_run *r) {
   r->containment = wd_pool_containment(b->pool);
   uv_timer_init(b->loop, &r->delay_timer);
   r->delay_timer.data = r;
-  wd__cli_run_watch_memory(r);
+  wd__cli_run_watch(r);
   wd__cli_batch_loop(b);
   if (r->o.keep_order) /* after a stop, print what finished */
     for (; r->printed < r->nitems; r->printed++)
@@ -132,7 +132,7 @@ static int run_batch(wd_run *r) {
           wd_future_done(wd__cli_run_item(r, r->printed)->f))
         wd__cli_run_report(r, r->printed);
   uv_close((uv_handle_t *)&r->delay_timer, NULL);
-  wd__cli_run_unwatch_memory(r, 1);
+  wd__cli_run_unwatch(r, 1);
   return wd__cli_run_status(r, wd__cli_batch_end(b));
 }
 

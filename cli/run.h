@@ -39,7 +39,9 @@ typedef struct {
   unsigned slot;     /* the job slot it runs in ({%}), from 1 */
   double started;    /* wall clock, for the joblog */
   struct wd__cli_lb *lb; /* --line-buffer's FIFOs while it runs (run_linebuf.c) */
-  int memkilled;     /* --memfree killed it: a failure a retry may fix */
+  uint64_t started_ns; /* uv_hrtime() at its start (--timeout N%, --memfree) */
+  int killed;        /* --memfree or --timeout N% killed it: a failure a
+                        retry may fix */
 } wd_run_item;
 
 typedef struct {
@@ -99,8 +101,8 @@ int wd__cli_run_submit(wd_run *r, wd_run_item *it, const void *input, size_t inp
 
 /* run_policy.c (run_policy.h): sets p up: nothing recorded, no status. */
 void wd__cli_policy_init(wd__cli_policy *p);
-/* The deadline of a command starting now, ms (--timeout, or N% of the
- * median runtime so far); 0: none. */
+/* The deadline the pool gives a command starting now, ms; 0: none (also
+ * with --timeout N%, whose deadlines run_policy.c keeps itself). */
 uint64_t wd__cli_run_timeout_ms(const wd_run *r);
 /* 0 if a command may start now; else ms after which to look again
  * (--memfree, --load). */
@@ -111,10 +113,14 @@ uint64_t wd__cli_run_gate_ms(const wd_run *r);
 void wd__cli_run_judge(wd_run *r, const wd_run_item *it, const wd_result *res, int failed);
 /* The run's exit status, from the batch's (wd__cli_batch_end). */
 int wd__cli_run_status(const wd_run *r, int status);
-/* --memfree's watch while commands run: started with the pool, stopped
- * when the batch stops, closed before the loop's last turn. */
-void wd__cli_run_watch_memory(wd_run *r);
-void wd__cli_run_unwatch_memory(wd_run *r, int close);
+/* A command started: notes when (it->started_ns), and with --timeout N%
+ * arms the deadline. */
+void wd__cli_run_started(wd_run *r, wd_run_item *it);
+/* --memfree's and --timeout N%'s watch while commands run: started with
+ * the pool, stopped when the batch stops, closed before the loop's last
+ * turn. */
+void wd__cli_run_watch(wd_run *r);
+void wd__cli_run_unwatch(wd_run *r, int close);
 
 /* run_pipe.c: --pipe: stdin cut at line ends into blocks (--block, or -N
  * lines), each the stdin of one command; the exit status. */

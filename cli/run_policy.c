@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 
 #define PERCENT 100.0
 #define NS_PER_S 1e9
+#define NS_PER_MS 1000000u
 #define MS_PER_S 1e3
 #define GATE_POLL_MS 200  /* --memfree, --load: look again this often */
 #define PROC_BUF 4096
@@ -50,18 +52,75 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-uint64_t wd__cli_run_timeout_ms(const wd_run *r) {
+/* N% of the median runtime of the commands that succeeded so far, ms; 0
+ * until one has (parallel has no deadline then either). */
+static uint64_t pct_deadline_ms(const wd_run *r) {
   const wd__cli_policy *p = &r->policy;
-  if (r->o.timeout_pct <= 0)
-    return r->o.timeout_ms;
   if (p->nruntimes == 0)
-    return 0; /* no command has succeeded yet: no deadline (as parallel) */
+    return 0;
   size_t n = p->nruntimes < WD__CLI_MEDIAN_OF ? p->nruntimes : WD__CLI_MEDIAN_OF;
   double sorted[WD__CLI_MEDIAN_OF];
   memcpy(sorted, p->runtimes, n * sizeof(double));
   qsort(sorted, n, sizeof(double), cmp_double);
   double ms = ceil(sorted[(n - 1) / 2] * r->o.timeout_pct / PERCENT * MS_PER_S);
   return ms < 1 ? 1 : (uint64_t)ms;
+}
+
+uint64_t wd__cli_run_timeout_ms(const wd_run *r) {
+  return r->o.timeout_pct > 0 ? 0 : r->o.timeout_ms;
+}
+
+/* Whether item it (NULL once reported) runs now and was not killed. */
+static int running(const wd_run_item *it) {
+  return it && it->f && !it->finished && !it->killed && !wd_future_done(it->f);
+}
+
+static void on_deadline(uv_timer_t *t);
+
+/* GNU parallel's --timeout N% applies to every command running, whenever
+ * it started, with the median as it is now: the timer is armed for the
+ * earliest start plus that deadline, and again after each start, each
+ * success (the median moves) and each kill. */
+static void arm_deadlines(wd_run *r) {
+  uint64_t d = pct_deadline_ms(r), first = UINT64_MAX;
+  if (d == 0 || r->batch.stopping)
+    return;
+  for (size_t i = r->base; i < r->nitems; i++) {
+    const wd_run_item *it = wd__cli_run_item(r, i);
+    if (running(it) && it->started_ns < first)
+      first = it->started_ns;
+  }
+  if (first == UINT64_MAX) {
+    uv_timer_stop(&r->policy.pct_timer);
+    return;
+  }
+  uint64_t due = first + d * NS_PER_MS, now = uv_hrtime();
+  uv_timer_start(&r->policy.pct_timer, on_deadline,
+                 due > now ? (due - now + NS_PER_MS - 1) / NS_PER_MS : 0, 0);
+}
+
+/* Kills (SIGKILL, its output kept) each command past the deadline; the
+ * kill is a failure --retries may fix, as parallel's. */
+static void on_deadline(uv_timer_t *t) {
+  wd_run *r = t->data;
+  uint64_t d = pct_deadline_ms(r), now = uv_hrtime();
+  for (size_t i = r->base; i < r->nitems && d; i++) {
+    wd_run_item *it = wd__cli_run_item(r, i);
+    if (!running(it) || now - it->started_ns < d * NS_PER_MS)
+      continue;
+    fprintf(stderr, "warden run: command %zu timed out (--timeout %g%% of the median "
+            "runtime: %.3f s): %s\n", it->seq, r->o.timeout_pct, (double)d / MS_PER_S,
+            it->shown);
+    it->killed = 1;
+    wd_future_kill(it->f, SIGKILL);
+  }
+  arm_deadlines(r);
+}
+
+void wd__cli_run_started(wd_run *r, wd_run_item *it) {
+  it->started_ns = uv_hrtime();
+  if (r->o.timeout_pct > 0)
+    arm_deadlines(r);
 }
 
 /* ---- --memfree, --load: starts wait; --memfree kills the youngest ------- */
@@ -104,8 +163,7 @@ static wd_run_item *youngest(const wd_run *r) {
   wd_run_item *young = NULL;
   for (size_t i = r->base; i < r->nitems; i++) {
     wd_run_item *it = wd__cli_run_item(r, i);
-    if (it && it->f && !it->finished && !it->memkilled && !wd_future_done(it->f) &&
-        (young == NULL || it->started > young->started))
+    if (running(it) && (young == NULL || it->started_ns > young->started_ns))
       young = it;
   }
   return young;
@@ -122,25 +180,36 @@ static void on_memory_tick(uv_timer_t *t) {
     return;
   fprintf(stderr, "warden run: less than half of --memfree available: killing %s, "
           "to run it again later\n", it->shown);
-  it->memkilled = 1;
+  it->killed = 1;
   wd_future_cancel(it->f);
 }
 
-void wd__cli_run_watch_memory(wd_run *r) {
-  if (!r->o.memfree)
-    return;
-  uv_timer_init(r->batch.loop, &r->policy.mem_timer);
-  r->policy.mem_timer.data = r;
-  uv_timer_start(&r->policy.mem_timer, on_memory_tick, GATE_POLL_MS, GATE_POLL_MS);
-  uv_unref((uv_handle_t *)&r->policy.mem_timer); /* the commands keep the loop going */
+/* The commands keep the loop going: neither timer does on its own. */
+void wd__cli_run_watch(wd_run *r) {
+  wd__cli_policy *p = &r->policy;
+  if (r->o.memfree) {
+    uv_timer_init(r->batch.loop, &p->mem_timer);
+    p->mem_timer.data = r;
+    uv_timer_start(&p->mem_timer, on_memory_tick, GATE_POLL_MS, GATE_POLL_MS);
+    uv_unref((uv_handle_t *)&p->mem_timer);
+  }
+  if (r->o.timeout_pct > 0) {
+    uv_timer_init(r->batch.loop, &p->pct_timer);
+    p->pct_timer.data = r;
+    uv_unref((uv_handle_t *)&p->pct_timer);
+  }
 }
 
-void wd__cli_run_unwatch_memory(wd_run *r, int close) {
-  if (!r->o.memfree)
-    return;
-  uv_timer_stop(&r->policy.mem_timer);
-  if (close)
-    uv_close((uv_handle_t *)&r->policy.mem_timer, NULL);
+void wd__cli_run_unwatch(wd_run *r, int close) {
+  uv_timer_t *timers[] = {r->o.memfree ? &r->policy.mem_timer : NULL,
+                          r->o.timeout_pct > 0 ? &r->policy.pct_timer : NULL};
+  for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
+    if (timers[i] == NULL)
+      continue;
+    uv_timer_stop(timers[i]);
+    if (close)
+      uv_close((uv_handle_t *)timers[i], NULL);
+  }
 }
 
 uint64_t wd__cli_run_gate_ms(const wd_run *r) {
@@ -244,8 +313,10 @@ static void halt_rules(wd_run *r, const fate *f, int failed, const wd_run_item *
 void wd__cli_run_judge(wd_run *r, const wd_run_item *it, const wd_result *res, int failed) {
   wd__cli_policy *p = &r->policy;
   fate f = fate_of(res);
-  if (!failed && r->o.timeout_pct > 0)
+  if (!failed && r->o.timeout_pct > 0) {
     p->runtimes[p->nruntimes++ % WD__CLI_MEDIAN_OF] = (double)res->duration_ns / NS_PER_S;
+    arm_deadlines(r); /* the median moved */
+  }
   if (res->status == WD_CANCELLED)
     return; /* killed by a halt or Ctrl-C: not the command's doing */
   if (r->o.xargs_codes)

@@ -24,6 +24,8 @@ typedef struct {
   int inputs_ended;    /* every input has been read: the total is known */
   uv_timer_t mem_timer; /* --memfree: looks at the free memory while commands
                            run (initialised only with --memfree) */
+  uv_timer_t pct_timer; /* --timeout N%: due at the next command's deadline
+                           (initialised only with it) */
 } wd__cli_policy;
 
 #endif

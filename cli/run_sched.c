@@ -102,8 +102,8 @@ static void on_done(wd_future *f, void *data) {
   wd__cli_run_give_slot(r, it);
   /* --retries N: N attempts in all (GNU parallel's); 0: no limit */
   int may_retry = r->o.tries == 0 || (long)it->attempts < r->o.tries;
-  int retryable = wd__cli_run_retryable(res) || it->memkilled;
-  it->memkilled = 0;
+  int retryable = wd__cli_run_retryable(res) || it->killed;
+  it->killed = 0;
   if (retryable && may_retry && !r->batch.stopping) {
     wd__cli_run_discard(res);
     wd_future_release(it->f); /* try again, ahead of new inputs */
@@ -138,6 +138,7 @@ static void start(wd_run *r, size_t i) {
   it->started = wd__cli_wall();
   r->batch.running++;
   r->last_start = uv_hrtime();
+  wd__cli_run_started(r, it);
   wd_future_set_data(it->f, r);
   wd_future_on_done(it->f, on_done, (void *)(uintptr_t)i);
 }
@@ -185,7 +186,7 @@ static void start_more(wd__cli_batch *b) {
 static void on_stop(wd__cli_batch *b, int now) {
   (void)now;
   uv_timer_stop(&((wd_run *)b->data)->delay_timer);
-  wd__cli_run_unwatch_memory(b->data, 0);
+  wd__cli_run_unwatch(b->data, 0);
   wd__cli_run_stop_inputs(b->data);
 }
 

@@ -284,6 +284,9 @@ START_TEST(timeout_percent_as_parallel) {
     return;
   same(PARALLEL, "-j2 --timeout 2000% 'sleep {}; echo {}' ::: 0.2 0.2 0.2 0.2 0.2 "
        "60.0731 0.2", NULL);
+  /* one that started before any command had succeeded: killed too, once
+   * the median is known */
+  same(PARALLEL, "-j4 --timeout 2000% 'sleep {}; echo {}' ::: 0.2 60.0731 0.2 0.2", NULL);
 }
 END_TEST
 
