@@ -62,7 +62,7 @@ const char wd__cli_run_usage[] =
     "      --rate=N/s          at most N starts per second\n"
     "  -k, --keep-order        print outputs in input order\n"
     "      --tag               prefix each output line with the input and a tab\n"
-    "      --tagstring=STR     --tag with STR ('{}': the input) instead of the input\n"
+    "      --tagstring=STR     --tag with STR (replacement strings as in COMMAND)\n"
     "      --group             each command's output whole when it ends (the\n"
     "                          default, as GNU parallel's)\n"
     "  -u, --ungroup           output passes straight through, as GNU parallel's\n"
