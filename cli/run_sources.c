@@ -6,6 +6,7 @@
  * stays, an empty line is an empty value; a NUL inside a line cannot be
  * passed in an argument, so (as GNU parallel) it becomes the two
  * characters "\0" and the caller warns. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,15 @@ void wd__cli_free_record(record *r) {
   r->ncols = 0;
 }
 
-static int add_col(record *r, const char *p, size_t n) {
+/* With --colsep, GNU parallel trims each column's white space at both ends
+ * (its --colsep implies --trim rl; Perl's \s is C's isspace). */
+static int add_col(record *r, const char *p, size_t n, int trim) {
+  while (trim && n > 0 && isspace((unsigned char)*p)) {
+    p++;
+    n--;
+  }
+  while (trim && n > 0 && isspace((unsigned char)p[n - 1]))
+    n--;
   char **c = realloc(r->cols, (size_t)(r->ncols + 1) * sizeof(*c));
   if (c == NULL)
     return UV_ENOMEM;
@@ -57,11 +66,11 @@ static int make_record(wd__cli_sources *s, const char *p, size_t n, record *r) {
   const char *c = line;
   regmatch_t m;
   while (!err && s->have_colsep && regexec(&s->colsep, c, 1, &m, 0) == 0 && m.rm_eo > 0) {
-    err = add_col(r, c, (size_t)m.rm_so);
+    err = add_col(r, c, (size_t)m.rm_so, 1);
     c += m.rm_eo;
   }
   if (!err)
-    err = add_col(r, c, strlen(c));
+    err = add_col(r, c, strlen(c), s->have_colsep);
   free(line);
   if (err)
     wd__cli_free_record(r);

@@ -1,0 +1,75 @@
+/* test_review15.c -- regressions found by reviewing issue 15 ("warden run
+ * and warden exec as drop-ins for GNU parallel, xargs and timeout(1)") as a
+ * user of those tools and as an attacker: each test is one finding, the
+ * same invocation under the peer and under warden, or the attack that once
+ * got through.  A peer that is not installed skips its comparison, saying
+ * so. */
+#include <sys/stat.h>
+
+#include "helpers.h"
+
+#define PARALLEL "parallel --will-cite"
+#define OUT_MAX (1 << 16)
+
+/* A command's stdout and stderr (malloc'd); its exit status in *status. */
+static char *out_of(const char *cmd, int *status) {
+  char full[6400];
+  snprintf(full, sizeof(full), "cd /tmp && ( %s ) 2>&1", cmd);
+  FILE *p = popen(full, "r");
+  ck_assert_ptr_nonnull(p);
+  char *buf = calloc(1, OUT_MAX);
+  size_t n = fread(buf, 1, OUT_MAX - 1, p);
+  buf[n] = '\0';
+  int st = pclose(p);
+  if (status)
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return buf;
+}
+
+/* WD_BIN as an absolute path: the commands run in /tmp. */
+static const char *warden(void) {
+  static char path[4096];
+  if (!path[0])
+    ck_assert_ptr_nonnull(realpath(WD_BIN, path));
+  return path;
+}
+
+static int have(const char *tool) {
+  int ok = sh("command -v %s > /dev/null", tool) == 0;
+  if (!ok)
+    fprintf(stderr, "test_review15: %s is not installed: comparison skipped\n", tool);
+  return ok;
+}
+
+/* "IN | PEER ARGS" and "IN | warden run ARGS" print the same and exit the
+ * same.  in may be "" (stdin: /dev/null). */
+static void same(const char *in, const char *peer, const char *args) {
+  char a[6144], b[6144];
+  snprintf(a, sizeof(a), "%s%s %s %s", in, *in ? " |" : "</dev/null", peer, args);
+  snprintf(b, sizeof(b), "%s%s %s run %s", in, *in ? " |" : "</dev/null", warden(), args);
+  int sa, sb;
+  char *x = out_of(a, &sa), *y = out_of(b, &sb);
+  ck_assert_msg(strcmp(x, y) == 0 && sa == sb, "\n%s\n=> %d %s\n%s\n=> %d %s", a, sa, x, b, sb,
+                y);
+  free(x);
+  free(y);
+}
+
+/* --colsep implies GNU parallel's --trim rl: each column loses its white
+ * space at both ends (once kept: " x " where parallel passes "x"). */
+START_TEST(colsep_trims_columns) {
+  if (!have("parallel"))
+    return;
+  same("printf ' x , y \\r\\n1,\"2,3\" ,\\t4\\n'", PARALLEL,
+       "-k --colsep , 'printf \"[%s]\" {1} {2} {3}; echo'");
+  same("printf '\\ta \\tb\\t\\n'", PARALLEL, "-k --colsep '\\t' 'printf \"[%s]\" {1} {2} {3} {4}; echo'");
+  same("printf ' a , b \\n'", PARALLEL, "-k --colsep , --tag echo {}");
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("review15");
+  TCase *tc = wd_test_case(s, "review15", 120, NULL, NULL);
+  tcase_add_test(tc, colsep_trims_columns);
+  return run_suite(s);
+}
