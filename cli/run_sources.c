@@ -124,7 +124,8 @@ int wd__cli_sources_feed(wd__cli_sources *s, const char *p, size_t n) {
   }
   memcpy(s->buf + s->len, p, n);
   s->len += n;
-  return 0;
+  size_t left = s->len - s->pos;
+  return left > WD__CLI_RECORD_MAX && !memchr(s->buf + s->pos, s->sep, left) ? UV_E2BIG : 0;
 }
 
 void wd__cli_sources_end(wd__cli_sources *s) { s->ended = 1; }

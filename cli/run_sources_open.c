@@ -40,6 +40,7 @@ static int compile_colsep(wd__cli_sources *s, const char *re, wd__cli_msg *msg) 
 static int read_whole(wd__cli_sources *s, source *src, int fd) {
   wd_out b = {0};
   int err = 0;
+  size_t line = 0; /* bytes since the last separator */
   for (;;) {
     char *p = wd_out_reserve(&b, READ_CHUNK);
     if (p == NULL) {
@@ -52,6 +53,12 @@ static int read_whole(wd__cli_sources *s, source *src, int fd) {
     b.len -= READ_CHUNK - (n > 0 ? (size_t)n : 0); /* only what was read counts */
     if (n <= 0) {
       err = n < 0 ? -errno : 0;
+      break;
+    }
+    const char *sep = memrchr(p, s->sep, (size_t)n);
+    line = sep ? (size_t)(p + n - sep - 1) : line + (size_t)n;
+    if (line > WD__CLI_RECORD_MAX) {
+      err = UV_E2BIG;
       break;
     }
   }

@@ -10,6 +10,13 @@
 #include "cli.h"
 #include "sources.h"
 
+/* The longest record (line) read: no command could take a longer one (the
+ * kernel caps one argument at 128 KiB and them all at ARG_MAX), and an
+ * endless line (/dev/zero, a sparse file) must not take all memory.  One
+ * longer fails the read with UV_E2BIG, as xargs and GNU parallel stop at
+ * a command line too long. */
+#define WD__CLI_RECORD_MAX ((size_t)16 << 20)
+
 typedef struct {
   int ncols;
   char **cols;

@@ -67,9 +67,32 @@ START_TEST(colsep_trims_columns) {
 }
 END_TEST
 
+/* An endless line (/dev/zero, a sparse file) as an input source fails the
+ * run (125, saying so) once past 16 MiB; it once grew without bound. */
+START_TEST(endless_line_refused) {
+  static const char *const cases[] = {"-a /dev/zero true", "true :::: /dev/zero",
+                                      "true ::: a :::: /dev/zero"};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+    char cmd[4608];
+    snprintf(cmd, sizeof(cmd), "%s run %s </dev/null", warden(), cases[i]);
+    int st;
+    char *out = out_of(cmd, &st);
+    ck_assert_msg(st == 125 && strstr(out, "too long"), "%s: %d %s", cmd, st, out);
+    free(out);
+  }
+  char cmd[4608];
+  snprintf(cmd, sizeof(cmd), "cat /dev/zero | %s run true", warden());
+  int st;
+  char *out = out_of(cmd, &st);
+  ck_assert_msg(st == 125 && strstr(out, "stdin: argument list too long"), "%d %s", st, out);
+  free(out);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("review15");
   TCase *tc = wd_test_case(s, "review15", 120, NULL, NULL);
   tcase_add_test(tc, colsep_trims_columns);
+  tcase_add_test(tc, endless_line_refused);
   return run_suite(s);
 }
