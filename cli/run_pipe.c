@@ -33,6 +33,7 @@ typedef struct {
   int polling, use_poll, eof, done_starting;
   char *buf;          /* what was read and not yet given to a command */
   size_t len, cap;
+  size_t scanned;     /* buf[0..scanned) is known to hold no line end */
   wd_run_item **items; /* by seq - 1: those started and not yet printed */
   size_t nitems, items_cap, printed;
 } pipe_state;
@@ -41,7 +42,7 @@ static void start_more(wd__cli_batch *b);
 
 /* The length of the next block at the front of the buffer, or 0 while
  * more must be read first. */
-static size_t next_block(const pipe_state *p) {
+static size_t next_block(pipe_state *p) {
   const wd_run_opts *o = &p->r->o;
   if (p->len == 0)
     return 0;
@@ -57,9 +58,13 @@ static size_t next_block(const pipe_state *p) {
   }
   if (p->len <= o->block)
     return p->eof ? p->len : 0;
-  const char *nl = memrchr(p->buf, '\n', o->block);
-  if (nl == NULL) /* a line longer than a block: all of it */
-    nl = memchr(p->buf + o->block, '\n', p->len - o->block);
+  const char *nl = p->scanned >= o->block ? NULL : memrchr(p->buf, '\n', o->block);
+  if (nl == NULL) { /* a line longer than a block: all of it (each byte
+                       scanned once, or a long line costs its square) */
+    size_t from = p->scanned > o->block ? p->scanned : o->block;
+    nl = memchr(p->buf + from, '\n', p->len - from);
+    p->scanned = nl ? 0 : p->len;
+  }
   if (nl)
     return (size_t)(nl - p->buf) + 1;
   return p->eof ? p->len : 0;
@@ -173,6 +178,7 @@ static int start_block(pipe_state *p, size_t n) {
   }
   memmove(p->buf, p->buf + n, p->len - n);
   p->len -= n;
+  p->scanned = 0;
   p->items[p->nitems++] = it;
   it->attempts = 1;
   it->started = wd__cli_wall();
