@@ -226,12 +226,16 @@ void wd__cli_run_report_item(wd_run *r, wd_run_item *it, size_t seq) {
   else
     print_text(r, it, seq, res, &v);
   /* The joblog line goes after the output: a command the log calls
-   * finished never lost what it printed. */
+   * finished never lost what it printed.  One killed by warden's stop (a
+   * Ctrl-C, --halt now) never finished: as GNU parallel, no line, so that
+   * --resume runs it again. */
   if (!b->stdout_said && (fflush(stdout) != 0 || ferror(stdout)))
     wd__cli_batch_write_failed(b, WD__CLI_TO_STDOUT, errno ? errno : EIO);
   if (!b->stderr_said && (fflush(stderr) != 0 || ferror(stderr)))
     wd__cli_batch_write_failed(b, WD__CLI_TO_STDERR, errno ? errno : EIO);
-  if (!b->stdout_said) {
+  if (res->status == WD_CANCELLED && !it->killed) { /* --memfree's kill is logged */
+    /* not finished: not logged */
+  } else if (!b->stdout_said) {
     size_t recv = v.have_output ? v.cr.out_len + v.cr.err_len : 0;
     wd__cli_batch_log(b, seq, it->started, (double)res->duration_ns / 1e9, 0, recv,
                      v.signal ? -1 : v.exit_code, v.signal, it->shown);

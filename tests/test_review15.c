@@ -105,11 +105,43 @@ START_TEST(pipe_long_line_one_block) {
 }
 END_TEST
 
+/* A command killed by warden's stop (--halt now, a Ctrl-C) never finished:
+ * as GNU parallel, the joblog has no line for it, so that --resume runs it
+ * again (once logged as "-1 9": --resume skipped it, never to finish). */
+START_TEST(killed_by_stop_not_logged) {
+  const char *log = "/tmp/test_review15.joblog";
+  unlink(log);
+  int st = sh("%s run -j2 --halt now,fail=1 --joblog %s 'sleep {}; exit 1' ::: 47.0317 0.1 "
+              "2>/dev/null", warden(), log);
+  ck_assert_int_eq(st, 1);
+  char cmd[4608];
+  snprintf(cmd, sizeof(cmd), "%s run -j2 --joblog %s --resume 'echo {}' ::: 47.0317 0.1; "
+           "cut -f1,7 %s", warden(), log, log);
+  char *out = out_of(cmd, &st);
+  ck_assert_msg(st == 0 && strcmp(out, "47.0317\nSeq\tExitval\n2\t1\n1\t0\n") == 0, "%s", out);
+  free(out);
+  /* Ctrl-C to warden's group once 1 and 2 finished and 3 to 6 sleep. */
+  unlink(log);
+  snprintf(cmd, sizeof(cmd),
+           "rm -f %s.n; touch %s.n; (setsid %s run -j4 --joblog %s "
+           "'echo {} >> %s.n; [ {} -le 2 ] || sleep 47.0319' ::: 1 2 3 4 5 6 7 8 & "
+           "while [ $(wc -l < %s.n) -lt 6 ]; do sleep 0.01; done; "
+           "kill -INT -$!; wait $!; echo $?); " /* setsid execs warden: $! leads its group */
+           "%s run --joblog %s --resume -k 'echo {}' ::: 1 2 3 4 5 6 7 8; rm -f %s.n",
+           log, log, warden(), log, log, log, warden(), log, log);
+  out = out_of(cmd, &st);
+  ck_assert_msg(st == 0 && strcmp(out, "130\n3\n4\n5\n6\n7\n8\n") == 0, "%d %s", st, out);
+  free(out);
+  unlink(log);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("review15");
   TCase *tc = wd_test_case(s, "review15", 120, NULL, NULL);
   tcase_add_test(tc, colsep_trims_columns);
   tcase_add_test(tc, endless_line_refused);
   tcase_add_test(tc, pipe_long_line_one_block);
+  tcase_add_test(tc, killed_by_stop_not_logged);
   return run_suite(s);
 }
