@@ -29,6 +29,8 @@ typedef struct {
   int eof;
   FILE *to;     /* stdout or stderr */
   wd_out part;  /* read, not yet printed: a line not yet whole */
+  size_t plain; /* part.p[0..plain) holds no line end (a long line is
+                   scanned once, not once per read) */
   char path[WD__CLI_SPOOL_MAX + 32];
 } lb_stream;
 
@@ -42,8 +44,11 @@ struct wd__cli_lb {
 /* Prints the bytes of p->part up to its last line end (all of it when
  * last), tagged as the run's output is. */
 static void print_lines(struct wd__cli_lb *lb, lb_stream *s, int last) {
-  const char *nl = s->part.len ? memrchr(s->part.p, '\n', s->part.len) : NULL;
+  const char *nl = s->part.len > s->plain
+                       ? memrchr(s->part.p + s->plain, '\n', s->part.len - s->plain)
+                       : NULL;
   size_t n = last ? s->part.len : nl ? (size_t)(nl - s->part.p) + 1 : 0;
+  s->plain = s->part.len - n; /* what stays has no line end */
   if (n == 0)
     return;
   wd__cli_sink sink;
