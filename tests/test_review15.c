@@ -136,6 +136,17 @@ START_TEST(killed_by_stop_not_logged) {
 }
 END_TEST
 
+/* --tag, --tagstring, --line-buffer: a last line without its newline gets
+ * none (once --tag added one, where parallel prints the bytes as they are). */
+START_TEST(tag_adds_no_newline) {
+  if (!have("parallel"))
+    return;
+  same("", PARALLEL, "-j1 -k --tag 'printf t{}' ::: 1 2");
+  same("", PARALLEL, "-j1 -k --tagstring 'x{#}' 'printf t{}; echo; printf u' ::: 1 2");
+  same("", PARALLEL, "-j1 --line-buffer --tag 'echo a; printf t{}' ::: 1 2");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("review15");
   TCase *tc = wd_test_case(s, "review15", 120, NULL, NULL);
@@ -143,5 +154,6 @@ int main(void) {
   tcase_add_test(tc, endless_line_refused);
   tcase_add_test(tc, pipe_long_line_one_block);
   tcase_add_test(tc, killed_by_stop_not_logged);
+  tcase_add_test(tc, tag_adds_no_newline);
   return run_suite(s);
 }
