@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "template_parts.h"
 
@@ -102,6 +103,29 @@ static int shell_c(const wd__cli_template_spec *spec) {
     if (strcmp(base, shells[i]) == 0)
       return 1;
   return 0;
+}
+
+/* Whether word is a shell builtin no program in PATH stands for (umask,
+ * ulimit, exit, cd, source ...): GNU parallel runs it, in its shell;
+ * execvp would not find it. */
+static int builtin_only(const char *word) {
+  static const char *const builtins[] = {
+      ".",      ":",     "alias", "bg",     "break",    "cd",     "command", "continue",
+      "eval",   "exec",  "exit",  "export", "fc",       "fg",     "getopts", "hash",
+      "jobs",   "read",  "readonly", "return", "set",   "shift",  "source",  "times",
+      "trap",   "type",  "ulimit", "umask", "unalias",  "unset",  "wait"};
+  int found = 0;
+  for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]) && !found; i++)
+    found = strcmp(word, builtins[i]) == 0;
+  const char *path = getenv("PATH");
+  while (found && path && *path) {
+    size_t n = strcspn(path, ":");
+    char file[4096];
+    if (snprintf(file, sizeof(file), "%.*s/%s", (int)n, path, word) < (int)sizeof(file))
+      found = access(file, X_OK) != 0;
+    path += n + (path[n] == ':');
+  }
+  return found;
 }
 
 /* Several words, one with shell syntax: GNU parallel joins them into one
@@ -255,7 +279,7 @@ int wd__cli_template_compile(const wd__cli_template_spec *spec, wd__cli_template
     wd__cli_template_destroy(t);
     return err;
   }
-  t->shell = spec->shell || (t->shell && !t->quote);
+  t->shell = spec->shell || ((t->shell || builtin_only(spec->words[0])) && !t->quote);
   if (t->shell && (err = resplit(t)) != 0) {
     wd__cli_template_destroy(t);
     return err;

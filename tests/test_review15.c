@@ -147,6 +147,18 @@ START_TEST(tag_adds_no_newline) {
 }
 END_TEST
 
+/* A plain command that is a shell builtin no program stands for (umask,
+ * ulimit) runs in the shell, as GNU parallel runs it; execvp once failed. */
+START_TEST(builtin_runs_in_shell) {
+  if (!have("parallel"))
+    return;
+  same("", PARALLEL, "-k umask ::: 027");
+  same("", PARALLEL, "-k 'umask {}; umask' ::: 027");
+  same("", PARALLEL, "-k --dry-run umask ::: 'a b'");
+  same("", PARALLEL, "-k ulimit -n ::: 64");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("review15");
   TCase *tc = wd_test_case(s, "review15", 120, NULL, NULL);
@@ -155,5 +167,6 @@ int main(void) {
   tcase_add_test(tc, pipe_long_line_one_block);
   tcase_add_test(tc, killed_by_stop_not_logged);
   tcase_add_test(tc, tag_adds_no_newline);
+  tcase_add_test(tc, builtin_runs_in_shell);
   return run_suite(s);
 }
