@@ -160,7 +160,7 @@ START_TEST(zygote_killed_nothing_survives) {
   pid_t w = fork();
   ck_assert_int_ge(w, 0);
   if (w == 0) {
-    execl(WD_BIN, WD_BIN, "run", "-j3", "-t", "60s", "--", "sh", "-c",
+    execl(WD_BIN, WD_BIN, "run", "-j3", "--timeout=60s", "--", "sh", "-c",
           "sleep 45.{} & setsid sleep 46.{} & sleep 47.{}", ":::", "1", "2",
           "3", (char *)NULL);
     _exit(127);
