@@ -227,10 +227,16 @@ typedef struct {
   int status;     /* its exit code, or 128+N for signal N */
   int signalled;  /* killed by a signal, or at its deadline */
   int exec_errno; /* it could not be run */
+  int timed_out;  /* killed at --timeout */
 } fate;
 
+/* --halt fail=1's status for a command killed at --timeout: GNU parallel
+ * logs its exit value as -1 and exits with it, 255 (a command killed by
+ * any other signal N gives 128+N in both). */
+#define HALT_TIMED_OUT 255
+
 static fate fate_of(const wd_result *res) {
-  fate f = {1, 0, 0};
+  fate f = {1, 0, 0, res->status == WD_TIMEOUT};
   wd_cmd_result cr;
   if ((res->status == WD_OK || res->status == WD_TIMEOUT) &&
       wd_cmd_decode(res->data, res->len, &cr) == 0) {
@@ -300,7 +306,7 @@ static void halt_rules(wd_run *r, const fate *f, int failed, const wd_run_item *
   else if (r->o.halt_pct > 0)
     p->status = (int)ceil((double)nfailed * PERCENT / (double)(b->todo ? b->todo : 1));
   else if (r->o.halt_count == 1)
-    p->status = f->status;
+    p->status = f->timed_out ? HALT_TIMED_OUT : f->status;
   else
     p->status = nfailed > WD_EXIT_MAX_COUNTED ? WD_EXIT_MANY_FAILED : (int)nfailed;
   fprintf(stderr, "warden run: --halt: %s %s; %s\n", it->shown,

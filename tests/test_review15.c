@@ -159,6 +159,16 @@ START_TEST(builtin_runs_in_shell) {
 }
 END_TEST
 
+/* --halt fail=1 met by a command killed at --timeout exits 255, GNU
+ * parallel's -1 (once 137: 128+KILL). */
+START_TEST(halt_on_timeout_is_255) {
+  if (!have("parallel"))
+    return;
+  same("", PARALLEL, "-k --timeout 0.2 --halt now,fail=1 'sleep {}' ::: 47.0323 2>/dev/null");
+  same("", PARALLEL, "-k --halt now,fail=1 'kill -TERM $$' ::: 1 2>/dev/null");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("review15");
   TCase *tc = wd_test_case(s, "review15", 120, NULL, NULL);
@@ -168,5 +178,6 @@ int main(void) {
   tcase_add_test(tc, killed_by_stop_not_logged);
   tcase_add_test(tc, tag_adds_no_newline);
   tcase_add_test(tc, builtin_runs_in_shell);
+  tcase_add_test(tc, halt_on_timeout_is_255);
   return run_suite(s);
 }
