@@ -5,7 +5,8 @@
  * GNU parallel's exit status (its source, 20221122, not only its man
  * page): without --halt, the number of failed commands, 101 for more than
  * 100.  With --halt WHEN,fail=1 or done=1, the status of the command that
- * met it (128+N for a signal); with fail=N or done=N, the failures so far
+ * met it (128+N for a signal, 255 for --timeout); with fail=N or done=N,
+ * the failures so far
  * (at most 101); with N%, the failures as a percentage of all commands,
  * rounded up; with success=..., 0.  A --halt never met ends as without
  * it, but N% gives the failures' percentage of those run.  (parallel
