@@ -7,6 +7,7 @@
  * and warden cannot: those are refused, so no command ever runs with one
  * left in it (`cp {} {=s/x/y/=}` must not copy to a file of that name). */
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,7 +42,8 @@ static size_t read_column(const wd__cli_template_spec *spec, const char *s, int 
   while (isdigit((unsigned char)s[n]))
     n++;
   if (n > (s[0] == '-')) {
-    *pos = atoi(s);
+    long v = strtol(s, NULL, 10); /* saturates: past INT_MAX no column */
+    *pos = v > INT_MAX ? INT_MAX : v < -INT_MAX ? -INT_MAX : (int)v;
     return n;
   }
   wd__part_mod mod;

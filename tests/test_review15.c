@@ -169,6 +169,20 @@ START_TEST(halt_on_timeout_is_255) {
 }
 END_TEST
 
+/* A column past int's range is no column, as in GNU parallel: {4294967297}
+ * once wrapped round to {1}. */
+START_TEST(huge_column_is_none) {
+  char cmd[4608];
+  snprintf(cmd, sizeof(cmd), "%s run -k echo 'x{4294967297}' 'x{-4294967297}' ::: a", warden());
+  int st;
+  char *out = out_of(cmd, &st);
+  ck_assert_msg(st == 0 && strcmp(out, "x x\n") == 0, "%d %s", st, out);
+  free(out);
+  if (have("parallel"))
+    same("", PARALLEL, "-k echo 'x{4294967297}' 'x{2147483648}' ::: a");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("review15");
   TCase *tc = wd_test_case(s, "review15", 120, NULL, NULL);
@@ -179,5 +193,6 @@ int main(void) {
   tcase_add_test(tc, tag_adds_no_newline);
   tcase_add_test(tc, builtin_runs_in_shell);
   tcase_add_test(tc, halt_on_timeout_is_255);
+  tcase_add_test(tc, huge_column_is_none);
   return run_suite(s);
 }
