@@ -163,7 +163,7 @@ demo: $(PROGRAMS) $(B)/examples/mkimages
 
 bench: all $(BENCHES)
 	@scripts/deps.sh python3 python3-pebble python3-pil parallel moreutils \
-	  libvips-tools imagemagick
+	  libvips-tools imagemagick time
 	bench/run.sh
 
 # make bench-ab BASE=REV: this tree against commit REV in the same run --

@@ -3,8 +3,8 @@
 # Each pair runs alternately, A B A B, ROUNDS times; the table quotes
 # medians and their ratio ("x better": higher is better for warden).
 # Usage: bench/run.sh [ROUNDS]      (default 5)
-#        SECTIONS="pool commands images" bench/run.sh    (default: all three;
-#        "exec" alone: the one-command rows of "commands")
+#        SECTIONS="pool commands images compat" bench/run.sh    (default: all
+#        four; "exec" alone: the one-command rows of "commands")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-${ROUNDS:-5}}
@@ -21,24 +21,31 @@ secs() { # secs CMD: wall seconds of a shell command, its output dropped
 }
 
 rows=()
-# pair NAME PEER_LABEL UNIT HIGHER_IS_BETTER PEER_CMD WARDEN_CMD
-pair() {
-  local name=$1 peer=$2 unit=$3 higher=$4 pcmd=$5 wcmd=$6 ps=() ws=()
-  for ((i = 0; i < ROUNDS; i++)); do
-    ps+=("$(eval "$pcmd")")
-    ws+=("$(eval "$wcmd")")
-  done
-  local pm wm ratio
-  pm=$(printf '%s\n' "${ps[@]}" | median)
-  wm=$(printf '%s\n' "${ws[@]}" | median)
+# row NAME PEER_LABEL UNIT HIGHER_IS_BETTER "PEER_VALUES" "WARDEN_VALUES":
+# one table row, the medians of the values and their ratio
+row() {
+  local name=$1 peer=$2 unit=$3 higher=$4 pm wm ratio
+  pm=$(printf '%s\n' $5 | median)
+  wm=$(printf '%s\n' $6 | median)
   if [ "$higher" = 1 ]; then ratio=$(awk -v a="$wm" -v b="$pm" 'BEGIN{printf "%.1f", a/b}')
   else ratio=$(awk -v a="$pm" -v b="$wm" 'BEGIN{printf "%.2f", a/b}'); fi
   LAST_WM=$wm
   rows+=("$(printf '%-44s %-34s %12s %12s %8sx  %s' "$name" "$peer" "$pm" "$wm" "$ratio" "$unit")")
   echo "${rows[-1]}" >&2
 }
+# pair NAME PEER_LABEL UNIT HIGHER_IS_BETTER PEER_CMD WARDEN_CMD
+pair() {
+  local ps=() ws=()
+  for ((i = 0; i < ROUNDS; i++)); do
+    ps+=("$(eval "$5")")
+    ws+=("$(eval "$6")")
+  done
+  row "$1" "$2" "$3" "$4" "${ps[*]}" "${ws[*]}"
+}
+TMPS=()
+trap 'rm -rf "${TMPS[@]}"' EXIT
 
-SECTIONS=${SECTIONS:-pool commands images}
+SECTIONS=${SECTIONS:-pool commands images compat}
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 echo "warden bench: $ROUNDS rounds each, alternating, medians ($(nproc) cores)" >&2
@@ -116,7 +123,7 @@ if want images; then
 WD=build/warden
 PH=$(bench/photos.sh)
 IO=$(mktemp -d)
-trap 'rm -rf "$IO"' EXIT
+TMPS+=("$IO")
 big_first() { ls -SL "$PH"/$1; }
 vips_() { big_first "$1" | VIPS_CONCURRENCY=1 xargs -P2 -n8 vipsthumbnail -s 256x -o "$IO/o/%s.jpg[Q=85]"; }
 magick_() { big_first "$1" | MAGICK_THREAD_LIMIT=1 xargs -P2 -n8 /usr/bin/mogrify -path "$IO/o" -format jpg -quality 85 -thumbnail 256x; }
@@ -164,6 +171,67 @@ PYEOF
 echo "warden resize: $imgline" >&2
 fi
 
+# ---- compat (warden run against GNU parallel at its own game) ----
+# Each pair is timed and its peak RSS taken in the same runs: /usr/bin/time
+# -f %M, the largest process of the run, descendants included.  Before the
+# timing, each pair's outputs are checked to agree once (a summary: line
+# sums, byte counts, the dry-run text, sorted: GNU parallel prints it in
+# the order its -j2 slots "finish"); a mismatch is reported, not hidden.
+compatline="(not run)"
+if want compat; then
+WD=build/warden
+CD=$(mktemp -d)
+TMPS+=("$CD")
+seq 23000000 > "$CD/big" # 196 MB of lines
+seq 1000000 > "$CD/in1m"
+seq 10000 > "$CD/in10k"  # GNU parallel's --dry-run takes 2-4 ms an input
+MB=$(stat -c %s "$CD/big" | awk '{printf "%.0f", $1 / 1e6}')
+timed() { # timed CMD: "SECONDS RSS_MIB" of one run, its output dropped
+  local t0=$EPOCHREALTIME
+  eval "/usr/bin/time -f %M -o $CD/rss $1" >/dev/null 2>&1 || true
+  awk -v a="$t0" -v b="$EPOCHREALTIME" -v k="$(tail -1 "$CD/rss")" \
+    'BEGIN{printf "%.4f %.1f", b - a, k / 1024}'
+}
+# pair_tm NAME PEER PEER_CMD WARDEN_CMD [PEER_N WARDEN_N]: a time row and a
+# peak-RSS row from the same alternating runs; with the inputs each tool was
+# given, the time row is a rate (inputs/s), for a peer run on fewer.
+pair_tm() {
+  local pt=() pr=() wt=() wr=() t r
+  for ((i = 0; i < ROUNDS; i++)); do
+    read -r t r <<<"$(timed "$3")"; pt+=("$t"); pr+=("$r")
+    read -r t r <<<"$(timed "$4")"; wt+=("$t"); wr+=("$r")
+  done
+  if [ $# -ge 6 ]; then
+    row "$1" "$2" "inputs/s" 1 "$(perrate "$5" "${pt[@]}")" "$(perrate "$6" "${wt[@]}")"
+  else
+    row "$1" "$2" "s" 0 "${pt[*]}" "${wt[*]}"
+  fi
+  row "  the same: peak RSS" "$2" "MiB" 0 "${pr[*]}" "${wr[*]}"
+}
+perrate() { for t in "${@:2}"; do awk -v n="$1" -v s="$t" 'BEGIN{printf "%.0f ", n / s}'; done; }
+checked=() # check WHAT PEER_CMD WARDEN_CMD: the two summaries agree, once
+check() {
+  local p w
+  p=$(eval "$2" 2>/dev/null) w=$(eval "$3" 2>/dev/null)
+  if [ "$p" = "$w" ]; then checked+=("$1 ok"); else checked+=("$1 DIFFER ($p / $w)"); fi
+  echo "bench: outputs of $1: ${checked[-1]}" >&2
+}
+GP="parallel --will-cite"
+sum='| awk "{s += \$1} END {print s}"'
+check "--pipe" "$GP --pipe --block 1M -j2 wc -l < $CD/big $sum" \
+  "$WD run --pipe --block 1M -j2 -- wc -l < $CD/big $sum"
+check "--dry-run" "head -2000 $CD/in10k | $GP --dry-run echo {} | sort | md5sum" \
+  "head -2000 $CD/in10k | $WD run --dry-run -- echo {} | sort | md5sum"
+check "one command's output" "$GP cat ::: $CD/big | wc -c" "$WD run -- cat ::: $CD/big | wc -c"
+pair_tm "--pipe --block 1M -j2 wc -l, $MB MB stdin" "GNU parallel" \
+  "$GP --pipe --block 1M -j2 wc -l < $CD/big" "$WD run --pipe --block 1M -j2 -- wc -l < $CD/big"
+pair_tm "--dry-run, 1M inputs (GNU parallel: 10,000)" "GNU parallel" \
+  "$GP --dry-run echo {} < $CD/in10k" "$WD run --dry-run -- echo {} < $CD/in1m" 10000 1000000
+pair_tm "one command printing $MB MB (cat), to a pipe" "GNU parallel" \
+  "$GP cat ::: $CD/big | cat" "$WD run -- cat ::: $CD/big | cat"
+compatline="${checked[*]}"
+fi
+
 over=() mem="(not run)"
 if want pool; then
 for job in "sleep 10000" "spawn child 10000" "spawn setsid 10000"; do
@@ -185,3 +253,4 @@ echo "deadline overshoot (200 ms deadline -> future resolved, whole tree reaped)
 printf '  %s\n' "${over[@]}"
 echo "supervisor after 10k / 50k / 100k tasks: RSS (KiB) and open fds: $mem"
 echo "warden resize: $imgline"
+echo "warden run and GNU parallel, outputs compared once: $compatline"
