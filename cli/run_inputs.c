@@ -183,6 +183,24 @@ static void mark_finished(void *ctx, size_t seq) {
   in->done[w] |= (uint64_t)1 << ((seq - 1) % BITS);
 }
 
+/* The template compiled from spec into r->tmpl: 0, or the exit status
+ * once said.  A value inside quotes is warned of: GNU parallel runs it
+ * so too, but "{}" keeps the quotes and lets an input's $(...) run. */
+static int compile_spec(wd_run *r, const wd__cli_template_spec *spec) {
+  wd__cli_msg msg;
+  int err = wd__cli_template_compile(spec, &r->tmpl, &msg);
+  if (err == UV_ENOMEM)
+    return wd__cli_fail("run", "out of memory");
+  if (err)
+    return wd__cli_usage_error("run", &msg);
+  if (wd__cli_template_quoted_value(r->tmpl))
+    fprintf(stderr, "warden run: warning: a replacement string inside quotes in the command: "
+            "its value is quoted already (as GNU parallel quotes it), so the quotes show "
+            "and inside \"...\" an input's $(...) or `...` runs; write it bare: "
+            "echo {}, not echo \"{}\"\n");
+  return 0;
+}
+
 /* The template, once --header's names are known (blocking reads). */
 static int compile(wd_run *r) {
   struct wd__cli_run_in *in = r->in;
@@ -195,11 +213,7 @@ static int compile(wd_run *r) {
                         wd_strerror(err ? err : got));
   wd__cli_template_spec spec = {r->o.tmpl, r->o.ntmpl, r->o.shell, r->o.quote, r->o.replace,
                                 names, n};
-  wd__cli_msg msg;
-  err = wd__cli_template_compile(&spec, &r->tmpl, &msg);
-  if (err == UV_ENOMEM)
-    return wd__cli_fail("run", "out of memory");
-  return err ? wd__cli_usage_error("run", &msg) : 0;
+  return compile_spec(r, &spec);
 }
 int wd__cli_run_inputs(wd_run *r) {
   struct wd__cli_run_in *in = r->in = calloc(1, sizeof(*r->in));
@@ -263,11 +277,7 @@ int wd__cli_run_no_inputs(wd_run *r) {
   in->fd = -1;
   wd__cli_template_spec spec = {r->o.tmpl, r->o.ntmpl, r->o.shell, r->o.quote, r->o.replace,
                                 NULL, 0};
-  wd__cli_msg msg;
-  int err = wd__cli_template_compile(&spec, &r->tmpl, &msg);
-  if (err == UV_ENOMEM)
-    return wd__cli_fail("run", "out of memory");
-  return err ? wd__cli_usage_error("run", &msg) : 0;
+  return compile_spec(r, &spec);
 }
 
 void wd__cli_run_free_inputs(wd_run *r) {

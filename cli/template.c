@@ -302,3 +302,49 @@ void wd__cli_template_destroy(wd__cli_template *t) {
 }
 
 int wd__cli_template_uses_shell(const wd__cli_template *t) { return t->shell; }
+
+#define QUOTE_DEPTH 16 /* nested $( ... ) followed; deeper: as outside */
+
+/* The shell's quoting, character by character: state 0 outside quotes,
+ * '\'' or '"' inside; a $( inside "..." (or a ( inside it) starts an
+ * unquoted level, its ) ends it. */
+typedef struct {
+  int state, esc, dollar, depth;
+  char outer[QUOTE_DEPTH];
+} quoting;
+
+static void quote_step(quoting *q, char c) {
+  int dollar = q->dollar;
+  q->dollar = 0;
+  if (q->esc) {
+    q->esc = 0;
+  } else if (q->state != '\'' && c == '\\') {
+    q->esc = 1;
+  } else if (c == '(' && (q->state == 0 || (q->state == '"' && dollar)) && q->depth < QUOTE_DEPTH &&
+             (q->depth > 0 || q->state == '"')) {
+    q->outer[q->depth++] = (char)q->state;
+    q->state = 0;
+  } else if (c == ')' && q->state == 0 && q->depth > 0) {
+    q->state = q->outer[--q->depth];
+  } else if (q->state == 0 && (c == '\'' || c == '"')) {
+    q->state = c;
+  } else if (q->state == c) {
+    q->state = 0;
+  } else {
+    q->dollar = c == '$';
+  }
+}
+
+int wd__cli_template_quoted_value(const wd__cli_template *t) {
+  quoting q = {0};
+  for (int i = 0; t->shell && i < t->nwords; i++)
+    for (int j = 0; j < t->words[i].nparts; j++) {
+      const wd__part *p = &t->words[i].parts[j];
+      if (p->kind == WD__PART_VALUE && q.state)
+        return 1;
+      q.esc = q.dollar = 0; /* a blank between words, or a value, ends them */
+      for (size_t k = 0; p->kind == WD__PART_TEXT && k < p->len; k++)
+        quote_step(&q, p->text[k]);
+    }
+  return 0;
+}

@@ -62,6 +62,11 @@ void wd__cli_template_destroy(wd__cli_template *t);
 /* Whether the commands run with the shell. */
 int wd__cli_template_uses_shell(const wd__cli_template *t);
 
+/* Whether a replacement string stands inside quotes in the shell script
+ * ("{}", '{}'): its value, quoted as GNU parallel quotes it, keeps its
+ * quotes there, and inside "..." a $(...) in it runs. */
+int wd__cli_template_quoted_value(const wd__cli_template *t);
+
 /* The command for v: *argv, a NULL-terminated malloc'd vector (free with
  * wd__cli_template_free), and *shown, the command as GNU parallel prints
  * it (free()).  0 or UV_ENOMEM, with nothing allocated. */

@@ -183,6 +183,29 @@ START_TEST(huge_column_is_none) {
 }
 END_TEST
 
+/* A replacement string inside quotes ("{}") runs as GNU parallel runs it
+ * -- its value keeps parallel's quotes, and in "..." an input's $(...)
+ * runs -- but warden says so (once it ran without a word). */
+START_TEST(quoted_value_warned) {
+  static const struct {
+    const char *tmpl;
+    int warned;
+  } cases[] = {{"echo \"{}\"", 1},           {"echo '{}'", 1},
+               {"echo {}", 0},                 {"echo \"$(basename {})\"", 0},
+               {"echo \"it's\" {} '\"'", 0}, {"echo \\\"{}", 0}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+    char cmd[4608];
+    setenv("WD_REVIEW15_T", cases[i].tmpl, 1); /* no shell between it and warden */
+    snprintf(cmd, sizeof(cmd), "%s run \"$WD_REVIEW15_T\" ::: a/b 2>&1 >/dev/null", warden());
+    int st;
+    char *out = out_of(cmd, &st);
+    ck_assert_msg(st == 0 && (strstr(out, "inside quotes") != NULL) == cases[i].warned,
+                  "%s: %d %s", cmd, st, out);
+    free(out);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("review15");
   TCase *tc = wd_test_case(s, "review15", 120, NULL, NULL);
@@ -194,5 +217,6 @@ int main(void) {
   tcase_add_test(tc, builtin_runs_in_shell);
   tcase_add_test(tc, halt_on_timeout_is_255);
   tcase_add_test(tc, huge_column_is_none);
+  tcase_add_test(tc, quoted_value_warned);
   return run_suite(s);
 }
