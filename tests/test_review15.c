@@ -62,7 +62,8 @@ START_TEST(colsep_trims_columns) {
     return;
   same("printf ' x , y \\r\\n1,\"2,3\" ,\\t4\\n'", PARALLEL,
        "-k --colsep , 'printf \"[%s]\" {1} {2} {3}; echo'");
-  same("printf '\\ta \\tb\\t\\n'", PARALLEL, "-k --colsep '\\t' 'printf \"[%s]\" {1} {2} {3} {4}; echo'");
+  same("printf '\\ta \\tb\\t\\n'", PARALLEL,
+       "-k --colsep '\\t' 'printf \"[%s]\" {1} {2} {3} {4}; echo'");
   same("printf ' a , b \\n'", PARALLEL, "-k --colsep , --tag echo {}");
 }
 END_TEST
