@@ -66,20 +66,24 @@ static int drop_partial_line(int fd) {
 }
 
 int wd__cli_joblog_open(const char *path) {
-  /* Read access only to look at the last line; a log we may only append
-   * to is appended to as it is. */
-  int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  /* "-" is stdout, as GNU parallel's --joblog - (once a file named "-"):
+   * the header always, and no last line to look at.  Else read access
+   * only to look at the last line; a log we may only append to is
+   * appended to as it is. */
+  int to_stdout = strcmp(path, "-") == 0;
+  int fd = to_stdout ? fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0)
+                     : open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   int err = 0;
-  if (fd < 0 && errno == EACCES)
+  if (!to_stdout && fd < 0 && errno == EACCES)
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  else if (fd >= 0)
+  else if (!to_stdout && fd >= 0)
     err = drop_partial_line(fd);
   if (fd < 0)
     return -errno;
   static const char hdr[] =
       "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
   struct stat st;
-  if (err == 0 && fstat(fd, &st) == 0 && st.st_size == 0)
+  if (err == 0 && (to_stdout || (fstat(fd, &st) == 0 && st.st_size == 0)))
     err = append_whole(fd, hdr, sizeof(hdr) - 1);
   if (err) {
     close(fd);

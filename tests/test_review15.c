@@ -207,6 +207,20 @@ START_TEST(quoted_value_warned) {
 }
 END_TEST
 
+/* --joblog - is stdout, as GNU parallel's (once a file named "-"). */
+START_TEST(joblog_dash_is_stdout) {
+  if (have("parallel"))
+    same("", PARALLEL, "-k -j1 --joblog - echo ::: a b | cut -f1,7,9");
+  char cmd[4608];
+  snprintf(cmd, sizeof(cmd), "cd /tmp && %s run -k -j1 --joblog - echo ::: a | cut -f1,7,9; "
+           "test -e /tmp/- && echo made", warden());
+  int st;
+  char *out = out_of(cmd, &st);
+  ck_assert_msg(strcmp(out, "Seq\tExitval\tCommand\na\n1\t0\techo a\n") == 0, "%s", out);
+  free(out);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("review15");
   TCase *tc = wd_test_case(s, "review15", 120, NULL, NULL);
@@ -219,5 +233,6 @@ int main(void) {
   tcase_add_test(tc, halt_on_timeout_is_255);
   tcase_add_test(tc, huge_column_is_none);
   tcase_add_test(tc, quoted_value_warned);
+  tcase_add_test(tc, joblog_dash_is_stdout);
   return run_suite(s);
 }
