@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "run.h"
@@ -22,11 +23,13 @@ int wd__cli_run_submit(wd_run *r, wd_run_item *it, const void *input, size_t inp
   int err = wd__cli_template_expand(r->tmpl, &vals, &argv, &shown);
   if (err)
     return err;
-  /* GNU parallel's $PARALLEL_SEQ and $PARALLEL_JOBSLOT */
-  char seq_env[WD__CLI_ENV_MAX], slot_env[WD__CLI_ENV_MAX];
+  /* GNU parallel's $PARALLEL_SEQ, $PARALLEL_JOBSLOT and $PARALLEL_PID
+   * (its own pid, which scripts put in temporary names) */
+  char seq_env[WD__CLI_ENV_MAX], slot_env[WD__CLI_ENV_MAX], pid_env[WD__CLI_ENV_MAX];
   snprintf(seq_env, sizeof(seq_env), "PARALLEL_SEQ=%zu", it->seq);
   snprintf(slot_env, sizeof(slot_env), "PARALLEL_JOBSLOT=%u", it->slot);
-  char *env[] = {seq_env, slot_env, NULL};
+  snprintf(pid_env, sizeof(pid_env), "PARALLEL_PID=%ld", (long)getpid());
+  char *env[] = {seq_env, slot_env, pid_env, NULL};
   if (it->shown == NULL)
     it->shown = shown;
   else

@@ -92,6 +92,8 @@ static const char *const as_parallel[][2] = {
      * --joblog - is stdout (once a file named "-"). */
     {"", "-k echo 'x{4294967297}' 'x{2147483648}' ::: a"},
     {"", "-k -j1 --joblog - echo ::: a b | cut -f1,7,9"},
+    /* $PARALLEL_PID is set (once empty). */
+    {"", "-k 'test \"$PARALLEL_PID\" -gt 1 && echo {}' ::: a"},
 };
 
 START_TEST(same_as_parallel) {
