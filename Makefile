@@ -49,7 +49,7 @@ PROGRAMS   := $(B)/warden $(B)/warden-resize
 # Who links the image job (with its libraries), and who only makes or
 # checks image files with stb, libjpeg and libspng (tests/images.h).
 IMAGE_USERS := $(B)/warden-resize $(B)/tests/test_resize $(B)/fuzz/replay_resize
-PIXEL_USERS := $(addprefix $(B)/tests/,test_attack test_chaos test_cli test_examples) \
+PIXEL_USERS := $(addprefix $(B)/tests/,test_attack test_chaos test_cli test_examples test_resample) \
                $(addprefix $(B)/examples/,images mkimages)
 $(IMAGE_USERS): $(B)/libwarden-image.a
 $(IMAGE_USERS): private IMAGE_LINK = $(B)/libwarden-image.a $(IMAGE_LIBS)
@@ -162,7 +162,7 @@ demo: $(PROGRAMS) $(B)/examples/mkimages
 	@echo "demo: thumbnails in $(B)/demo/thumbs (inputs in $(B)/demo/images)"
 
 bench: all $(BENCHES)
-	@scripts/deps.sh python3 python3-pebble python3-pil parallel moreutils \
+	@scripts/deps.sh python3 python3-pebble python3-pil python3-numpy parallel moreutils \
 	  libvips-tools imagemagick time
 	bench/run.sh
 

@@ -3,8 +3,8 @@
 # Each pair runs alternately, A B A B, ROUNDS times; the table quotes
 # medians and their ratio ("x better": higher is better for warden).
 # Usage: bench/run.sh [ROUNDS]      (default 5)
-#        SECTIONS="pool commands images compat" bench/run.sh    (default: all
-#        four; "exec" alone: the one-command rows of "commands")
+#        SECTIONS="pool commands images fidelity compat" bench/run.sh
+#        (default: all five; "exec" alone: the one-command rows of "commands")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-${ROUNDS:-5}}
@@ -45,7 +45,7 @@ pair() {
 TMPS=()
 trap 'rm -rf "${TMPS[@]}"' EXIT
 
-SECTIONS=${SECTIONS:-pool commands images compat}
+SECTIONS=${SECTIONS:-pool commands images fidelity compat}
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 echo "warden bench: $ROUNDS rounds each, alternating, medians ($(nproc) cores)" >&2
@@ -171,6 +171,19 @@ PYEOF
 echo "warden resize: $imgline" >&2
 fi
 
+# ---- fidelity (how close each tool's thumbnails come to a fair reference) ----
+# The first 12 JPEGs of the photo folder, 256 px wide PNG from warden,
+# vipsthumbnail and Pillow, scored against a float Lanczos3 resize in linear
+# light (bench/fidelity.py says how): mean PSNR and SSIM, higher is better.
+fidelity=()
+if want fidelity; then
+PH=$(bench/photos.sh)
+while IFS=$'\t' read -r tool p s; do
+  fidelity+=("$(printf '%-14s %6s dB  SSIM %s' "$tool" "$p" "$s")")
+  echo "fidelity: ${fidelity[-1]}" >&2
+done < <($PY bench/fidelity.py build/warden 256 $(ls "$PH"/*.jpg | head -12) 2>/dev/null)
+fi
+
 # ---- compat (warden run against GNU parallel at its own game) ----
 # Each pair is timed and its peak RSS taken in the same runs: /usr/bin/time
 # -f %M, the largest process of the run, descendants included.  Before the
@@ -253,4 +266,6 @@ echo "deadline overshoot (200 ms deadline -> future resolved, whole tree reaped)
 printf '  %s\n' "${over[@]}"
 echo "supervisor after 10k / 50k / 100k tasks: RSS (KiB) and open fds: $mem"
 echo "warden resize: $imgline"
+echo "fidelity, 12 JPEGs -> 256 px PNG, mean against linear-light float Lanczos3 (PSNR, SSIM on luma):"
+printf '  %s\n' "${fidelity[@]:-(not run)}"
 echo "warden run and GNU parallel, outputs compared once: $compatline"

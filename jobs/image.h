@@ -45,6 +45,9 @@ typedef struct {
   unsigned char *px; /* malloc'd, or stb's when from_stb */
   int w, h, ch;
   int from_stb;
+  /* How many of these pixels the source spans, when a shrink by k left a
+   * partial last box (w / k, not w); 0 when it spans all w x h. */
+  double span_w, span_h;
 } wd__image;
 
 /* Frees the pixels (with stb's allocator where they came from stb). */
@@ -75,6 +78,9 @@ int wd__shrink_factor(int w, int h, int tw, int th);
 int wd__shrinker_init(wd__shrinker *s, int w, int h, int ch, int k);
 /* Takes the next input row, w * ch bytes. */
 void wd__shrink_row(wd__shrinker *s, const unsigned char *row);
+/* Hands the shrunk pixels (all rows taken) to im, with the span they
+ * cover; s->px is then NULL.  s->acc stays the caller's to free. */
+void wd__shrinker_take(wd__shrinker *s, wd__image *im);
 /* Shrinks a decoded image by the largest whole factor that leaves at
  * least twice (tw, th).  0 or UV_ENOMEM (the image is then unchanged). */
 int wd__shrink_image(wd__image *im, int tw, int th);

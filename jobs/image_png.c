@@ -98,7 +98,7 @@ int wd__img_decode_png(const unsigned char *p, size_t n, int tw, int th,
   e = decode_rows(ctx, &l, buf, &s);
 done: /* one exit: the context, the row buffer and the sums go */
   if (e == 0) {
-    im->px = s.px, im->w = s.ow, im->h = s.oh, im->ch = s.ch, im->from_stb = 0;
+    wd__shrinker_take(&s, im);
   } else {
     rc = png_failed(e, err);
     free(s.px);

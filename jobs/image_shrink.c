@@ -5,7 +5,11 @@
  * colour).  It runs as rows arrive from the decoder, so only the shrunk
  * image is ever held -- a 5120x2880 PNG never exists whole in memory --
  * and stb_image_resize then makes the exact size from an image at least
- * twice as large, where its filter does the quality. */
+ * twice as large, where its filter does the quality.  When k does not
+ * divide the size, the last box averages only the pixels it has and the
+ * image records that it spans w / k pixels, not ceil(w / k): the resize
+ * then maps exactly that span, so the thumbnail is not shifted or
+ * stretched by the fraction of a box that was never there. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +132,13 @@ int wd__shrink_image(wd__image *im, int tw, int th) {
     wd__shrink_row(&s, im->px + (size_t)y * im->w * im->ch);
   free(s.acc);
   wd__image_free(im);
-  im->px = s.px, im->w = s.ow, im->h = s.oh, im->from_stb = 0;
+  wd__shrinker_take(&s, im);
   return 0;
+}
+
+void wd__shrinker_take(wd__shrinker *s, wd__image *im) {
+  im->px = s->px, im->w = s->ow, im->h = s->oh, im->ch = s->ch, im->from_stb = 0;
+  im->span_w = s->w % s->k ? (double)s->w / s->k : 0;
+  im->span_h = s->h % s->k ? (double)s->h / s->k : 0;
+  s->px = NULL;
 }
