@@ -48,7 +48,8 @@ PROGRAMS   := $(B)/warden $(B)/warden-resize
 
 # Who links the image job (with its libraries), and who only makes or
 # checks image files with stb, libjpeg and libspng (tests/images.h).
-IMAGE_USERS := $(B)/warden-resize $(B)/tests/test_resize $(B)/fuzz/replay_resize
+IMAGE_USERS := $(B)/warden-resize $(B)/tests/test_resize $(B)/tests/test_decode \
+  $(B)/fuzz/replay_resize
 PIXEL_USERS := $(addprefix $(B)/tests/,test_attack test_chaos test_cli test_examples test_resample) \
                $(addprefix $(B)/examples/,images mkimages)
 $(IMAGE_USERS): $(B)/libwarden-image.a

@@ -101,17 +101,23 @@ static void on_done(wd_future *fut, void *data) {
  * size, alone, is always let in: it is the largest that can be sent). */
 static void start_more(wd__cli_batch *b) {
   wd_resize *s = b->data;
-  while (!b->stopping && s->next < s->n && b->running < (size_t)s->o.jobs * 2) {
-    const wd_resize_img *m = &s->v[s->next];
+  while (!b->stopping && (s->nready > 0 || s->next < s->n) &&
+         b->running < (size_t)s->o.jobs * 2) {
+    /* An input whose turn in its group came goes before the next one. */
+    size_t i = s->nready > 0 ? s->ready[s->nready - 1] : s->next;
+    const wd_resize_img *m = &s->v[i];
     uint64_t need = (uint64_t)m->size <= s->max_file ? (uint64_t)m->size : 0; /* else refused */
     if (b->running > 0 && s->held + need > s->max_file)
       break; /* on_done and on_read come back here */
-    size_t i = s->next++;
-    if (m->path == NULL)
-      continue; /* skipped by --resume */
+    if (s->nready > 0)
+      s->nready--;
+    else
+      s->next++;
+    if (m->path == NULL || !wd__cli_resize_may_start(s, i))
+      continue; /* skipped by --resume, or waits for its turn */
     wd__cli_resize_start(s, i, on_done);
   }
-  if (s->next == s->n && b->running == 0 && b->pool)
+  if (s->next == s->n && s->nready == 0 && b->running == 0 && b->pool)
     wd_pool_shutdown(b->pool, WD_GRACEFUL);
 }
 
@@ -171,6 +177,8 @@ static int prepare(wd_resize *s, int *go) {
     return WD_EXIT_FAILURE;
   qsort(s->v, s->n, sizeof(*s->v), by_size_desc);
   skip_done(s);
+  if (wd__cli_resize_link_groups(s) != 0)
+    return wd__cli_fail("resize", "out of memory");
   int err = s->o.joblog ? wd__cli_batch_open_joblog(&s->batch, s->o.joblog) : 0;
   if (err) {
     if (made) /* leave nothing behind for a usage error */

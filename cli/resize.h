@@ -3,7 +3,7 @@
  * resize.c        the command: options to exit status, and each result
  * resize_opts.c   its options, parsed by a pure function (as opts.h's)
  * resize_find.c   discovery: the inputs, directories searched by content
- * resize_names.c  naming: each output's name, collisions settled up front
+ * resize_names.c  naming: each output's name, collisions settled by who decodes
  * resize_read.c   reading an input on the threadpool, never blocking the loop
  * resize_rows.c   outcomes and their rows (text, --json) and joblog lines
  * resize_write.c  the atomic write every output goes through
@@ -38,9 +38,27 @@ extern const char wd__cli_resize_usage[];
  * msg saying why. */
 int wd__cli_resize_parse(int argc, char **argv, wd_resize_opts *o, wd__cli_msg *msg);
 
+/* Inputs whose outputs would share one name (a.png, a.gif both make
+ * a.png).  They run one after another, in rank order -- the one whose
+ * extension is already the output's first, then as found -- and the
+ * first that succeeds takes the name; the others that succeed keep their
+ * own extension too (a.gif.png).  So an input that fails to decode never
+ * pushes another off the name. */
+typedef struct {
+  size_t n, turn;    /* members; the rank that may start (those below are done) */
+  size_t *at;        /* the members' indices in wd_resize.v, by rank */
+  const char *name;  /* the shared name (the rank-0 member's rel) */
+  int taken;         /* an output holds it */
+  const char *taker; /* whose, or NULL: it existed (--resume) */
+} wd_resize_group;
+
 typedef struct {
   char *path;   /* as found; NULL once --resume skips it */
   char *rel;    /* the output's path under OUTDIR, extension included */
+  char *shared; /* in a group, past rank 0: the shared name rel may yet take */
+  wd_resize_group *group; /* or NULL */
+  size_t rank;  /* in the group */
+  int waiting;  /* reached, but its group's turn was not yet its own */
   char *rel_in; /* the input's path under what the user named */
   off_t size;
   mode_t mode;  /* its type when found */
@@ -58,6 +76,10 @@ typedef struct {
   size_t n, cap;
   size_t next;        /* the next input never started */
   size_t skipped;     /* by --resume */
+  wd_resize_group *groups;
+  size_t ngroups;
+  size_t *ready;      /* waiting inputs whose turn came, to start first */
+  size_t nready;
   uint64_t max_file;  /* the largest input a worker can be sent */
   uint64_t held;      /* input bytes read or queued, at most max_file */
 } wd_resize;
@@ -90,8 +112,17 @@ char *wd__cli_resize_name(const wd_resize *s, const char *rel_in, int is_jpeg);
 /* Settles collisions between output names (a.png and a.gif), refusing
  * what cannot be settled.  0, or WD_EXIT_FAILURE said. */
 int wd__cli_resize_settle_names(wd_resize *s);
-/* Whether the output of m exists already (--resume). */
+/* Whether the output of m exists already (--resume): in a group, under
+ * its own name or the shared one. */
 int wd__cli_resize_output_exists(const wd_resize *s, const wd_resize_img *m);
+/* Once the inputs are in their final order and --resume has skipped what
+ * it skips: each group's members by rank, its first turn.  0 or UV_ENOMEM. */
+int wd__cli_resize_link_groups(wd_resize *s);
+/* Whether input i may start now (its group's turn), its output name then
+ * settled; else it waits, and starts from s->ready when its turn comes. */
+int wd__cli_resize_may_start(wd_resize *s, size_t i);
+/* Input i has its row: its group's turn passes on.  ok: it was written. */
+void wd__cli_resize_group_done(wd_resize *s, size_t i, int ok);
 
 /* resize_read.c: starts reading input i and hands it to a worker once it
  * is in (or makes its row); done(i) is called when its future is set. */

@@ -143,8 +143,13 @@ void wd__cli_resize_free(wd_resize *s) {
     free(s->v[i].path);
     free(s->v[i].rel);
     free(s->v[i].rel_in);
+    free(s->v[i].shared);
     if (s->v[i].f)
       wd_future_release(s->v[i].f);
   }
   free(s->v);
+  for (size_t k = 0; k < s->ngroups; k++)
+    free(s->groups[k].at);
+  free(s->groups);
+  free(s->ready);
 }

@@ -1,7 +1,9 @@
 /* resize_names.c -- where `warden resize` writes each output: the input's
  * path under what the user named, with the output format's extension.
- * Names are settled before any work: two inputs that would make one
- * output are told apart or refused, so nothing is overwritten by surprise. */
+ * Collisions are found before any work: the same path under two inputs
+ * is refused, so nothing is overwritten by surprise; inputs whose stems
+ * collide (a.png, a.gif) become a group that runs in rank order, and the
+ * name goes to the first of them that decodes (resize.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -52,10 +54,12 @@ static int collides(wd_resize_img **v, size_t n, wd_resize_img **a, wd_resize_im
   return 0;
 }
 
-/* The inputs v[i..j) share one output name: the one whose extension is
- * already the output's (or else the first found) keeps it, the others
- * keep their own extension too (a.gif.png). */
-static void rename_group(wd_resize_img **v, size_t i, size_t j) {
+/* The inputs v[i..j) share one output name: they become group g.  The
+ * one whose extension is already the output's (or else the first found)
+ * is rank 0 and holds the name; the others are given their own extension
+ * too (a.gif.png) and may take the shared name back when they start, if
+ * no member before them has written it (wd__cli_resize_may_start). */
+static void make_group(wd_resize_group *g, wd_resize_img **v, size_t i, size_t j) {
   size_t keep = i;
   const char *out_ext = strrchr(v[i]->rel, '.');
   for (size_t k = i; k < j; k++)
@@ -63,20 +67,32 @@ static void rename_group(wd_resize_img **v, size_t i, size_t j) {
       keep = k;
       break;
     }
-  for (size_t k = i; j - i > 1 && k < j; k++) {
-    if (k == keep || wd__cli_has_ext(v[k]->rel_in, out_ext))
+  g->n = j - i;
+  g->name = v[keep]->rel;
+  v[keep]->group = g;
+  size_t rank = 1;
+  for (size_t k = i; k < j; k++) {
+    if (k == keep)
+      continue;
+    v[k]->group = g;
+    v[k]->rank = rank++;
+    if (wd__cli_has_ext(v[k]->rel_in, out_ext))
       continue; /* the same name from two inputs: refused by the caller */
-    char *r;
-    if (asprintf(&r, "%s%s", v[k]->rel_in, out_ext) < 0)
+    v[k]->shared = v[k]->rel;
+    if (asprintf(&v[k]->rel, "%s%s", v[k]->rel_in, out_ext) < 0)
       abort();
-    fprintf(stderr, "warden resize: %s: written as %s (%s takes %s)\n", v[k]->path, r,
-            v[keep]->path, v[k]->rel);
-    free(v[k]->rel);
-    v[k]->rel = r;
   }
 }
 
-/* a.png and a.gif would both become a.png: see rename_group.  What still
+/* How many runs of equal names v[0..n) (sorted) has. */
+static size_t count_groups(wd_resize_img **v, size_t n) {
+  size_t ng = 0;
+  for (size_t i = 1; i < n; i++)
+    ng += strcmp(v[i - 1]->rel, v[i]->rel) == 0 && (i < 2 || strcmp(v[i - 2]->rel, v[i]->rel));
+  return ng;
+}
+
+/* a.png and a.gif would both become a.png: see make_group.  What still
  * collides -- the same relative path under two inputs -- is refused. */
 int wd__cli_resize_settle_names(wd_resize *s) {
   wd_resize_img **v = malloc((s->n ? s->n : 1) * sizeof(*v)), *a, *b;
@@ -88,11 +104,15 @@ int wd__cli_resize_settle_names(wd_resize *s) {
       v[n++] = &s->v[i];
   int rc = 0;
   if (collides(v, n, &a, &b)) {
+    s->groups = calloc(count_groups(v, n), sizeof(*s->groups));
+    if (s->groups == NULL)
+      abort();
     for (size_t i = 0; i < n;) {
       size_t j = i + 1;
       while (j < n && strcmp(v[j]->rel, v[i]->rel) == 0)
         j++;
-      rename_group(v, i, j);
+      if (j - i > 1)
+        make_group(&s->groups[s->ngroups++], v, i, j);
       i = j;
     }
     if (collides(v, n, &a, &b))
@@ -103,12 +123,81 @@ int wd__cli_resize_settle_names(wd_resize *s) {
   return rc;
 }
 
-int wd__cli_resize_output_exists(const wd_resize *s, const wd_resize_img *m) {
+static int exists_under(const wd_resize *s, const char *rel) {
   char *out;
   struct stat st;
-  if (asprintf(&out, "%s/%s", s->o.outdir, m->rel) < 0)
+  if (asprintf(&out, "%s/%s", s->o.outdir, rel) < 0)
     abort();
   int yes = stat(out, &st) == 0;
   free(out);
   return yes;
+}
+
+int wd__cli_resize_output_exists(const wd_resize *s, const wd_resize_img *m) {
+  return exists_under(s, m->rel) || (m->shared && exists_under(s, m->shared));
+}
+
+/* Passes g's turn over the members --resume skipped; the member whose
+ * turn it is, if it was waiting, goes to s->ready. */
+static void next_turn(wd_resize *s, wd_resize_group *g) {
+  while (g->turn < g->n && s->v[g->at[g->turn]].path == NULL)
+    g->turn++;
+  if (g->turn < g->n && s->v[g->at[g->turn]].waiting) {
+    s->v[g->at[g->turn]].waiting = 0;
+    s->ready[s->nready++] = g->at[g->turn];
+  }
+}
+
+int wd__cli_resize_link_groups(wd_resize *s) {
+  if (s->ngroups == 0)
+    return 0;
+  s->ready = malloc(s->n * sizeof(*s->ready));
+  for (size_t k = 0; k < s->ngroups; k++)
+    s->groups[k].at = malloc(s->groups[k].n * sizeof(size_t));
+  for (size_t k = 0; k < s->ngroups; k++)
+    if (s->ready == NULL || s->groups[k].at == NULL)
+      return UV_ENOMEM; /* wd__cli_resize_free frees what was had */
+  for (size_t i = 0; i < s->n; i++)
+    if (s->v[i].group)
+      s->v[i].group->at[s->v[i].rank] = i;
+  for (size_t k = 0; k < s->ngroups; k++) {
+    wd_resize_group *g = &s->groups[k];
+    g->taken = s->o.resume && exists_under(s, g->name);
+    next_turn(s, g);
+  }
+  return 0;
+}
+
+int wd__cli_resize_may_start(wd_resize *s, size_t i) {
+  wd_resize_img *m = &s->v[i];
+  wd_resize_group *g = m->group;
+  if (g == NULL)
+    return 1;
+  if (g->at[g->turn] != i) {
+    m->waiting = 1;
+    return 0;
+  }
+  if (m->shared && !g->taken) { /* no member before it wrote the name */
+    free(m->rel);
+    m->rel = m->shared;
+    m->shared = NULL;
+  } else if (m->shared) {
+    fprintf(stderr, "warden resize: %s: written as %s (%s%s%s)\n", m->path, m->rel,
+            g->taker ? g->taker : g->name, g->taker ? " took " : " exists",
+            g->taker ? g->name : "");
+  }
+  return 1;
+}
+
+void wd__cli_resize_group_done(wd_resize *s, size_t i, int ok) {
+  wd_resize_img *m = &s->v[i];
+  wd_resize_group *g = m->group;
+  if (g == NULL || g->turn >= g->n || g->at[g->turn] != i)
+    return;
+  if (ok && !m->shared && !g->taken) {
+    g->taken = 1;
+    g->taker = m->path;
+  }
+  g->turn++;
+  next_turn(s, g);
 }

@@ -72,6 +72,7 @@ void wd__cli_resize_row(wd_resize *s, size_t i, wd_resize_outcome outcome, int i
   wd__cli_batch_log(&s->batch, i + 1, m->started, ms / 1000, (long long)m->size,
                    res && !error ? res->len : 0, error ? 1 : 0, 0, m->path);
   wd__cli_batch_finished(&s->batch, error != NULL);
+  wd__cli_resize_group_done(s, i, outcome == WD_RESIZE_OK);
 }
 
 void wd__cli_resize_refuse(wd_resize *s, size_t i, wd_resize_outcome outcome, int img_error,

@@ -1,12 +1,13 @@
 /* image.c -- the "resize" job (warden-image.h): one image in, checked,
  * decoded, fitted, oriented and encoded, all in the worker's memory.
  *
- * Dimensions are checked from the header (stbi_info) before any pixel is
- * decoded.  JPEG goes through libjpeg-turbo, scaled while decoding
- * (image_jpeg.c); PNG through libspng a row at a time into the shrinker
- * (image_png.c); every other format -- and a CMYK JPEG -- through
- * stb_image, then the same shrink (image_shrink.c).  Then stb_image_resize
- * (sRGB-correct, alpha-aware) to the exact size, EXIF orientation for JPEG
+ * Dimensions are checked from the header (libspng's for PNG, libjpeg's
+ * for JPEG, stbi_info for the rest) before any pixel is decoded.  JPEG
+ * goes through libjpeg-turbo, scaled while decoding (image_jpeg.c); PNG
+ * through libspng a row at a time into the shrinker (image_png.c); every
+ * other format -- and a CMYK JPEG -- through stb_image, then the same
+ * shrink (image_shrink.c).  Then stb_image_resize (sRGB-correct,
+ * alpha-aware) to the exact size, EXIF orientation for JPEG and PNG
  * (image_exif.c), and stb_image_write into the output.  The first task
  * warms the heap and locks the worker down for good (image_sandbox.c).
  * The stb functions come from Debian's libstb: no file here defines the
@@ -52,8 +53,8 @@ typedef struct {
   const unsigned char *p; /* the file */
   size_t n;
   const char *kind;  /* wd_img_sniff()'s name, or NULL */
-  int is_jpeg;
-  int orientation;   /* EXIF, 1-8 */
+  int is_jpeg, is_png;
+  int orientation;   /* EXIF (JPEG APP1, PNG eXIf), 1-8 */
   wd__image im;
   wd__img_err err;
   wd__img_wire w;    /* the answer's header, filled as it goes */
@@ -61,21 +62,31 @@ typedef struct {
 
 /* ---- before decoding ----------------------------------------------------- */
 
-/* Refuses what cannot or must not be decoded, from the header alone; sets
- * the size as stored in (*iw, *ih). */
-static int check_header(resize_task *t, int *iw, int *ih) {
+/* The size as stored of an image stb_image decodes. */
+static int stb_info(resize_task *t, int *iw, int *ih) {
   int ch;
+  if (stbi_info_from_memory(t->p, (int)t->n, iw, ih, &ch))
+    return 0;
+  const char *why = stbi_failure_reason();
+  if (t->kind == NULL)
+    return wd__img_fail(&t->err, WD_IMG_UNSUPPORTED, "not an image this decoder reads");
+  return wd__img_fail(&t->err, WD_IMG_CORRUPT, "%s",
+                      why && *why ? why : "truncated or corrupt header");
+}
+
+/* Refuses what cannot or must not be decoded, from the header alone; sets
+ * the size as stored in (*iw, *ih).  A PNG's or a JPEG's header is read by
+ * the decoder that decodes it: stb only gates the formats it decodes. */
+static int check_header(resize_task *t, int *iw, int *ih) {
   if (t->n == 0)
     return wd__img_fail(&t->err, WD_IMG_CORRUPT, "empty file");
   if (t->n > INT32_MAX)
     return wd__img_fail(&t->err, WD_IMG_TOO_LARGE, "file of %zu bytes", t->n);
-  if (!stbi_info_from_memory(t->p, (int)t->n, iw, ih, &ch)) {
-    const char *why = stbi_failure_reason();
-    if (t->kind == NULL)
-      return wd__img_fail(&t->err, WD_IMG_UNSUPPORTED, "not an image this decoder reads");
-    return wd__img_fail(&t->err, WD_IMG_CORRUPT, "%s",
-                        why && *why ? why : "truncated or corrupt header");
-  }
+  int rc = t->is_png    ? wd__img_png_info(t->p, t->n, iw, ih, &t->err)
+           : t->is_jpeg ? wd__img_jpeg_info(t->p, t->n, iw, ih, &t->err)
+                        : stb_info(t, iw, ih);
+  if (rc != 0)
+    return rc;
   uint64_t max = t->req.max_pixels ? t->req.max_pixels : WD_IMG_MAX_PIXELS;
   if ((uint64_t)*iw * (uint64_t)*ih > max)
     return wd__img_fail(&t->err, WD_IMG_TOO_LARGE, "%dx%d is more than %llu pixels", *iw,
@@ -130,7 +141,7 @@ static int decode_stb(const unsigned char *p, size_t n, wd__image *im, wd__img_e
  * target of (sw, sh) pixels as stored. */
 static int decode(resize_task *t, int sw, int sh) {
   int rc = UV_ENOTSUP;
-  if (t->kind && strcmp(t->kind, "png") == 0)
+  if (t->is_png)
     rc = wd__img_decode_png(t->p, t->n, sw, sh, &t->im, &t->err);
   else if (t->is_jpeg)
     rc = wd__img_decode_jpeg(t->p, t->n, sw, sh, &t->im, &t->err);
@@ -187,7 +198,9 @@ static int make_pixels(resize_task *t) {
   int rc = check_header(t, &iw, &ih);
   if (rc != 0)
     return rc;
-  int o = t->orientation = t->is_jpeg ? wd__exif_orientation(t->p, t->n) : 1;
+  int o = t->orientation = t->is_jpeg  ? wd__exif_orientation(t->p, t->n)
+                           : t->is_png ? wd__png_orientation(t->p, t->n)
+                                       : 1;
   t->w.in_w = (uint32_t)(o >= 5 ? ih : iw);
   t->w.in_h = (uint32_t)(o >= 5 ? iw : ih);
   fit(&t->req, (int)t->w.in_w, (int)t->w.in_h, &tw, &th); /* as seen */
@@ -321,6 +334,7 @@ static int job_resize(const void *arg, size_t len, wd_out *out) {
   t.n = len - sizeof(t.req);
   t.kind = wd_img_sniff(t.p, t.n);
   t.is_jpeg = t.kind && strcmp(t.kind, "jpeg") == 0;
+  t.is_png = t.kind && strcmp(t.kind, "png") == 0;
   size_t at = out->len;
   if (wd_out_reserve(out, sizeof(t.w)) == NULL)
     return WD__JOB_FAILED;

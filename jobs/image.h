@@ -7,7 +7,7 @@
  *   image_png.c      PNG through libspng, rows straight into the shrinker
  *   image_jpeg.c     JPEG through libjpeg-turbo, scaled while decoding
  *   image_jpeg_dc.c  a progressive JPEG at 1/8 from its DC scan alone
- *   image_exif.c     EXIF orientation
+ *   image_exif.c     EXIF orientation (JPEG APP1, PNG eXIf)
  *   image.c          the job: check, decode, shrink, resize, orient, encode
  *
  * A decoder either fills a wd__image or says why it could not in a
@@ -87,6 +87,14 @@ int wd__shrink_image(wd__image *im, int tw, int th);
 
 /* ---- decoders: 0, or a negative errno with the reason in *e ----------- */
 
+/* The size as stored, from the header, read by the decoder that will
+ * decode the pixels (so stb's limits and formats never gate a PNG or a
+ * JPEG: an arithmetic-coded JPEG, a PNG of more than 2^30 bytes). */
+int wd__img_png_info(const unsigned char *p, size_t n, int *w, int *h, wd__img_err *e);
+int wd__img_jpeg_info(const unsigned char *p, size_t n, int *w, int *h, wd__img_err *e);
+/* The orientation (1-8) a PNG's eXIf chunk gives; 1 without one. */
+int wd__png_orientation(const unsigned char *p, size_t n);
+
 /* PNG, shrunk on the way for a target of (tw, th). */
 int wd__img_decode_png(const unsigned char *p, size_t n, int tw, int th,
                        wd__image *im, wd__img_err *e);
@@ -99,6 +107,9 @@ int wd__img_decode_jpeg(const unsigned char *p, size_t n, int tw, int th,
 
 /* The Orientation tag (1-8) of a JPEG's Exif segment; 1 without one. */
 int wd__exif_orientation(const unsigned char *p, size_t n);
+/* The Orientation tag (1-8) of a TIFF structure (an Exif payload after
+ * "Exif\0\0", a PNG's eXIf chunk); 1 without one or if malformed. */
+int wd__tiff_orientation(const unsigned char *t, size_t n);
 /* (w, h) pixels as stored, turned as orientation o says they are meant to
  * be seen, into a new buffer of *ow x *oh; NULL when out of memory. */
 unsigned char *wd__orient(const unsigned char *src, int w, int h, int ch, int o,

@@ -1,7 +1,8 @@
 /* image_exif.c -- EXIF orientation: a camera stores the pixels as the
- * sensor saw them and says in the Exif segment how they are meant to be
- * seen.  The job reads that tag before decoding (the box is fitted to the
- * image as seen) and turns the pixels after resizing (fewer of them).
+ * sensor saw them and says in the Exif segment (a JPEG's APP1, a PNG's
+ * eXIf chunk: the same TIFF structure) how they are meant to be seen.
+ * The job reads that tag before decoding (the box is fitted to the image
+ * as seen) and turns the pixels after resizing (fewer of them).
  * The segment is untrusted input: every read is bounds-checked, and a
  * malformed one means "as stored". */
 #include <stdlib.h>
@@ -15,6 +16,7 @@ enum {
   JPEG_APP1 = 0xE1, /* where Exif lives */
   TAG_ORIENTATION = 0x0112,
   IFD_ENTRY = 12,   /* bytes of one TIFF directory entry */
+  TIFF_HEADER = 8,  /* byte order, 42, the first IFD's offset */
   EXIF_MIN = 14,    /* "Exif\0\0", the TIFF header's 8 bytes */
 };
 
@@ -29,8 +31,9 @@ static uint32_t rd32(const unsigned char *p, int le) {
                   (uint32_t)p[3];
 }
 
-/* The Orientation tag of IFD0 in the TIFF structure t[0..n), or 1. */
-static int tiff_orientation(const unsigned char *t, size_t n) {
+int wd__tiff_orientation(const unsigned char *t, size_t n) {
+  if (n < TIFF_HEADER)
+    return 1;
   int le = t[0] == 'I' && t[1] == 'I';
   if (!le && !(t[0] == 'M' && t[1] == 'M'))
     return 1;
@@ -60,7 +63,7 @@ int wd__exif_orientation(const unsigned char *p, size_t n) {
     const unsigned char *s = p + i + 4;
     size_t len = seg - 2;
     if (marker == JPEG_APP1 && len >= EXIF_MIN && memcmp(s, "Exif\0\0", 6) == 0)
-      return tiff_orientation(s + 6, len - 6);
+      return wd__tiff_orientation(s + 6, len - 6);
     i += 2 + seg;
   }
   return 1;

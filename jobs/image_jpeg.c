@@ -7,7 +7,10 @@
  * complete (buffered-image mode) and its later scans, most of the file,
  * are skipped -- unless the file does not end properly, where reading to
  * the end is what tells a truncated file.  At 1/8 the AC scans are not
- * even kept (image_jpeg_dc.c).  A CMYK JPEG is left to stb_image. */
+ * even kept (image_jpeg_dc.c).  Arithmetic-coded JPEGs, sequential or
+ * progressive, go the same way: the header is read by libjpeg too
+ * (wd__img_jpeg_info), never by stb, which refuses them.  A CMYK JPEG is
+ * left to stb_image. */
 #include <setjmp.h>
 #include <stdlib.h>
 
@@ -104,6 +107,25 @@ static int jpeg_failed(j_decompress_ptr d, jpeg_err *e, wd__img_err *err) {
   e->pub.format_message((j_common_ptr)d, why);
   int code = e->pub.msg_code == JERR_OUT_OF_MEMORY ? WD_IMG_NOMEM : WD_IMG_CORRUPT;
   return wd__img_fail(err, code, "%s", why);
+}
+
+int wd__img_jpeg_info(const unsigned char *p, size_t n, int *w, int *h, wd__img_err *err) {
+  struct jpeg_decompress_struct d;
+  jpeg_err e = {0};
+  volatile int rc = 0;
+  d.err = jpeg_std_error(&e.pub);
+  e.pub.error_exit = jpeg_fail;
+  e.pub.emit_message = jpeg_note;
+  jpeg_create_decompress(&d);
+  if (setjmp(e.jump)) {
+    rc = jpeg_failed(&d, &e, err);
+  } else {
+    jpeg_mem_src(&d, p, (unsigned long)n);
+    jpeg_read_header(&d, TRUE);
+    *w = (int)d.image_width, *h = (int)d.image_height;
+  }
+  jpeg_destroy_decompress(&d);
+  return rc;
 }
 
 /* One function, not steps of their own: every libjpeg call that may fail

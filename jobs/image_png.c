@@ -3,7 +3,9 @@
  * whole in memory.  An interlaced PNG is decoded whole first, since its
  * rows come in seven passes.  Grey stays grey; palette, 16-bit and tRNS
  * become 8-bit, with alpha where there is any.  Chunk CRCs are checked,
- * the zlib stream's Adler-32 is not (the CRCs already cover those bytes). */
+ * the zlib stream's Adler-32 is not (the CRCs already cover those bytes).
+ * The size check and the eXIf orientation read the header with libspng
+ * too: any size --max-pixels allows is decoded, rows streamed. */
 #include <spng.h>
 #include <stdlib.h>
 
@@ -107,4 +109,40 @@ done: /* one exit: the context, the row buffer and the sums go */
   free(buf);
   spng_ctx_free(ctx);
   return rc;
+}
+
+/* A context on p[0..n) with the same checks and limits as the decode. */
+static spng_ctx *png_open(const unsigned char *p, size_t n, int *e) {
+  spng_ctx *ctx = spng_ctx_new(SPNG_CTX_IGNORE_ADLER32);
+  *e = SPNG_EMEM;
+  if (ctx == NULL)
+    return NULL;
+  spng_set_crc_action(ctx, SPNG_CRC_ERROR, SPNG_CRC_DISCARD);
+  spng_set_chunk_limits(ctx, PNG_CHUNK_LIMIT, PNG_CHUNK_LIMIT);
+  *e = spng_set_png_buffer(ctx, p, n);
+  return ctx;
+}
+
+int wd__img_png_info(const unsigned char *p, size_t n, int *w, int *h, wd__img_err *err) {
+  struct spng_ihdr ih;
+  int e;
+  spng_ctx *ctx = png_open(p, n, &e);
+  if (e == 0)
+    e = spng_get_ihdr(ctx, &ih);
+  spng_ctx_free(ctx);
+  if (e != 0)
+    return png_failed(e, err);
+  *w = (int)ih.width, *h = (int)ih.height; /* libspng caps both at 2^31 - 1 */
+  return 0;
+}
+
+int wd__png_orientation(const unsigned char *p, size_t n) {
+  struct spng_exif exif;
+  int e, o = 1;
+  spng_ctx *ctx = png_open(p, n, &e);
+  /* (A broken chunk before IDAT is the decode's to report.) */
+  if (e == 0 && spng_get_exif(ctx, &exif) == 0)
+    o = wd__tiff_orientation((const unsigned char *)exif.data, exif.length);
+  spng_ctx_free(ctx);
+  return o;
 }
