@@ -13,25 +13,7 @@
 
 #include <stb_image.h>
 
-static char dir[64], in[128], out[128];
-
-static void setup(void) {
-  strcpy(dir, "/tmp/wd-decode-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-  snprintf(in, sizeof(in), "%s/in", dir);
-  snprintf(out, sizeof(out), "%s/out", dir);
-  ck_assert_int_eq(mkdir(in, 0777), 0);
-}
-
-static void teardown(void) { sh("rm -rf %s", dir); }
-
-static char *path(const char *base, const char *name) {
-  static char p[8][256];
-  static int k;
-  k = (k + 1) % 8;
-  snprintf(p[k], sizeof(p[k]), "%s/%s", base, name);
-  return p[k];
-}
+#include "batchdir.h"
 
 /* The status of the JSON row whose input ends with `name`. */
 static const char *status_of(const char *rows, const char *name) {

@@ -25,26 +25,7 @@
 #include <stb_image.h>
 #include <stb_image_resize.h>
 
-static char dir[64], in[128], out[128];
-
-
-static void setup(void) {
-  strcpy(dir, "/tmp/wd-resize-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-  snprintf(in, sizeof(in), "%s/in", dir);
-  snprintf(out, sizeof(out), "%s/out", dir);
-  ck_assert_int_eq(mkdir(in, 0777), 0);
-}
-
-static void teardown(void) { sh("rm -rf %s", dir); }
-
-static char *path(const char *base, const char *name) {
-  static char p[8][256];
-  static int k;
-  k = (k + 1) % 8;
-  snprintf(p[k], sizeof(p[k]), "%s/%s", base, name);
-  return p[k];
-}
+#include "batchdir.h"
 
 /* Width, height and channels of an output file, decoded by stb. */
 static void dims(const char *file, int *w, int *h, int *ch) {
