@@ -50,7 +50,8 @@ PROGRAMS   := $(B)/warden $(B)/warden-resize
 # checks image files with stb, libjpeg and libspng (tests/images.h).
 IMAGE_USERS := $(B)/warden-resize $(B)/tests/test_resize $(B)/tests/test_decode \
   $(B)/fuzz/replay_resize
-PIXEL_USERS := $(addprefix $(B)/tests/,test_attack test_chaos test_cli test_examples test_resample) \
+PIXEL_USERS := $(addprefix $(B)/tests/,test_attack test_chaos test_cli test_examples test_resample \
+                 test_geometry) \
                $(addprefix $(B)/examples/,images mkimages)
 $(IMAGE_USERS): $(B)/libwarden-image.a
 $(IMAGE_USERS): private IMAGE_LINK = $(B)/libwarden-image.a $(IMAGE_LIBS)

@@ -19,6 +19,12 @@ const char wd__cli_resize_usage[] =
     "  -o, --output=DIR        where to write (relative paths are kept)\n"
     "  -w, --width=W           fit inside W pixels wide\n"
     "  -H, --height=H          fit inside H pixels high (aspect ratio kept)\n"
+    "  -s, --size=SIZE         the box as vipsthumbnail's -s: N (N x N), WxH,\n"
+    "                          Wx (width only) or xH (height only)\n"
+    "      --fit=FIT           contain (inside the box, the default), cover\n"
+    "                          (fill it, crop the rest) or fill (stretch to it);\n"
+    "                          cover and fill need a width and a height\n"
+    "      --crop=WHERE        what cover keeps: centre (the default)\n"
     "      --upscale           enlarge images smaller than the box\n"
     "  -f, --format=FMT        jpg, png, or same (default: jpg for JPEG\n"
     "                          inputs, png for the rest)\n"
@@ -45,7 +51,19 @@ const char wd__cli_resize_usage[] =
 #define RESIZE_DEFAULT_MEMORY ((uint64_t)1 << 30)
 #define PIXELS_MAX 1e15
 
-enum { OPT_UPSCALE = 256, OPT_MAXPX, OPT_JSON, OPT_JOBLOG, OPT_RESUME, OPT_PROGRESS };
+enum {
+  OPT_UPSCALE = 256,
+  OPT_MAXPX,
+  OPT_JSON,
+  OPT_JOBLOG,
+  OPT_RESUME,
+  OPT_PROGRESS,
+  OPT_FIT,
+  OPT_CROP
+};
+
+/* --fit's words, indexed by WD_IMG_CONTAIN / COVER / FILL. */
+static const char *const fit_names[] = {"contain", "cover", "fill"};
 
 static const struct option resize_options[] = {
     {"output", required_argument, 0, 'o'},  {"width", required_argument, 0, 'w'},
@@ -55,7 +73,9 @@ static const struct option resize_options[] = {
     {"memory", required_argument, 0, 'm'},  {"max-pixels", required_argument, 0, OPT_MAXPX},
     {"json", no_argument, 0, OPT_JSON},     {"joblog", required_argument, 0, OPT_JOBLOG},
     {"resume", no_argument, 0, OPT_RESUME}, {"progress", no_argument, 0, OPT_PROGRESS},
-    {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    {"size", required_argument, 0, 's'},    {"fit", required_argument, 0, OPT_FIT},
+    {"crop", required_argument, 0, OPT_CROP}, {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0}};
 
 /* "100M", "2.5G", "40000": pixels, powers of 1000. */
 static int parse_pixels(const char *s, uint64_t *out) {
@@ -100,6 +120,47 @@ static int count32(const char *s, long lo, long hi, uint32_t *out) {
   return 0;
 }
 
+static int parse_fit(const char *s, uint32_t *fit) {
+  for (size_t i = 0; i < sizeof(fit_names) / sizeof(fit_names[0]); i++)
+    if (strcmp(s, fit_names[i]) == 0) {
+      *fit = (uint32_t)i;
+      return 0;
+    }
+  return UV_EINVAL;
+}
+
+/* --size as vipsthumbnail reads it: "N" is an N x N box, "WxH" a box,
+ * "Wx" a width alone, "xH" a height alone.  Sets both sides. */
+static int parse_size(const char *s, wd_img_req *r) {
+  char w[32];
+  const char *x = strchr(s, 'x');
+  uint32_t width = 0, height = 0;
+  if (x == NULL)
+    x = s + strlen(s);
+  if ((size_t)(x - s) >= sizeof(w) || (x == s && (*x == 0 || x[1] == 0)))
+    return UV_EINVAL;
+  memcpy(w, s, (size_t)(x - s));
+  w[x - s] = 0;
+  if (x > s && count32(w, 1, RESIZE_MAX_SIDE, &width))
+    return UV_EINVAL;
+  if (*x == 0)
+    height = width; /* "N": a square */
+  else if (x[1] && count32(x + 1, 1, RESIZE_MAX_SIDE, &height))
+    return UV_EINVAL;
+  r->width = width;
+  r->height = height;
+  return 0;
+}
+
+/* --crop: centre (or center); attention is refused by name. */
+static int parse_crop(const char *s, wd__cli_msg *msg) {
+  if (strcmp(s, "centre") == 0 || strcmp(s, "center") == 0)
+    return 0;
+  if (strcmp(s, "attention") == 0)
+    return wd__cli_say(msg, "--crop attention is not implemented yet; centre is");
+  return wd__cli_bad_value(msg, resize_options, OPT_CROP, s);
+}
+
 /* One option; 0, or UV_EINVAL (msg says which, unless getopt did). */
 static int resize_option(int c, const char *arg, void *opts, wd__cli_msg *msg) {
   wd_resize_opts *o = opts;
@@ -108,6 +169,9 @@ static int resize_option(int c, const char *arg, void *opts, wd__cli_msg *msg) {
   case 'o': o->outdir = arg; break;
   case 'w': bad = count32(arg, 1, RESIZE_MAX_SIDE, &o->req.width); break;
   case 'H': bad = count32(arg, 1, RESIZE_MAX_SIDE, &o->req.height); break;
+  case 's': bad = parse_size(arg, &o->req); break;
+  case OPT_FIT: bad = parse_fit(arg, &o->req.fit); break;
+  case OPT_CROP: return parse_crop(arg, msg);
   case OPT_UPSCALE: o->req.upscale = 1; break;
   case 'f': bad = parse_format(arg, &o->req.format); break;
   case 'q': bad = count32(arg, 1, RESIZE_MAX_QUALITY, &o->req.quality); break;
@@ -131,10 +195,13 @@ int wd__cli_resize_parse(int argc, char **argv, wd_resize_opts *o, wd__cli_msg *
                         .memory = RESIZE_DEFAULT_MEMORY,
                         .req = {.quality = RESIZE_DEFAULT_QUALITY,
                                 .max_pixels = WD_IMG_MAX_PIXELS}};
-  int rc = wd__cli_getopt(argc, argv, "o:w:H:f:q:j:t:m:h", resize_options, resize_option, o,
+  int rc = wd__cli_getopt(argc, argv, "o:w:H:s:f:q:j:t:m:h", resize_options, resize_option, o,
                          msg);
   if (rc != WD__CLI_GO)
     return rc;
+  if (o->req.fit != WD_IMG_CONTAIN && (o->req.width == 0 || o->req.height == 0))
+    return wd__cli_say(msg, "--fit %s needs a width and a height (-w and -H, or -s WxH)",
+                       fit_names[o->req.fit]);
   if (o->outdir == NULL)
     return wd__cli_say(msg, "missing -o OUTDIR (try 'warden resize --help')");
   if (optind == argc)

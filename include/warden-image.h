@@ -33,6 +33,16 @@ extern "C" {
  * PNG), or one chosen. */
 enum { WD_IMG_SAME = 0, WD_IMG_JPG = 1, WD_IMG_PNG = 2 };
 
+/* How an image meets its box (wd_img_req.fit), orientation applied
+ * first: inside it, aspect ratio kept (contain); filling it, aspect ratio
+ * kept, the overflow cropped (cover); or stretched to it exactly (fill).
+ * cover and fill need both a width and a height; without them the job
+ * contains. */
+enum { WD_IMG_CONTAIN = 0, WD_IMG_COVER = 1, WD_IMG_FILL = 2 };
+
+/* Which part cover keeps (wd_img_req.crop): the centre. */
+enum { WD_IMG_CROP_CENTRE = 0 };
+
 /* Why an image failed inside the job.  Timeouts, memory kills and crashes
  * are the pool's to report (the future's status). */
 enum {
@@ -57,6 +67,8 @@ typedef struct {
   uint32_t upscale;       /* enlarge images smaller than the box */
   uint64_t max_pixels;    /* refuse images with more before decoding;
                              0: WD_IMG_MAX_PIXELS */
+  uint32_t fit;           /* WD_IMG_CONTAIN / COVER / FILL */
+  uint32_t crop;          /* with cover: WD_IMG_CROP_CENTRE */
 } wd_img_req;
 
 /* The job's answer.  The pointers point into the decoded payload. */

@@ -8,7 +8,8 @@
  * other format -- and a CMYK JPEG -- through stb_image, then the same
  * shrink (image_shrink.c).  Then stb_image_resize (sRGB-correct,
  * alpha-aware) to the exact size, EXIF orientation for JPEG and PNG
- * (image_exif.c), and stb_image_write into the output.  The first task
+ * (image_exif.c), the centre crop of --fit cover, and stb_image_write
+ * into the output.  The first task
  * warms the heap and locks the worker down for good (image_sandbox.c).
  * The stb functions come from Debian's libstb: no file here defines the
  * STB_*_IMPLEMENTATION macros. */
@@ -94,21 +95,38 @@ static int check_header(resize_task *t, int *iw, int *ih) {
   return 0;
 }
 
-/* The size that fits (w, h) in the box, keeping the aspect ratio. */
-static void fit(const wd_img_req *r, int w, int h, int *ow, int *oh) {
+/* The scale that fits (w, h) in the box (contain) or fills it (cover);
+ * 1 without a box, or where it would enlarge without --upscale. */
+static double fit_scale(const wd_img_req *r, int w, int h, int cover) {
   double s = 0;
   if (r->width)
     s = (double)r->width / w;
-  if (r->height && (s == 0 || (double)r->height / h < s))
+  if (r->height && (s == 0 || ((double)r->height / h < s) != cover))
     s = (double)r->height / h;
   if (s == 0 || (s > 1 && !r->upscale))
     s = 1;
-  *ow = (int)(w * s + 0.5);
-  *oh = (int)(h * s + 0.5);
-  if (*ow < 1)
-    *ow = 1;
-  if (*oh < 1)
-    *oh = 1;
+  return s;
+}
+
+static int at_least_1(int v) { return v < 1 ? 1 : v; }
+
+/* The size to resize (w, h) to, as seen, in (*ow, *oh); and the part of it
+ * to keep, its centre, in (*cw, *ch): all of it but with cover.  cover and
+ * fill without both sides of the box contain. */
+static void fit(const wd_img_req *r, int w, int h, int *ow, int *oh, int *cw, int *ch) {
+  int box = r->width && r->height;
+  if (box && r->fit == WD_IMG_FILL) {
+    *ow = *cw = (int)r->width;
+    *oh = *ch = (int)r->height;
+    return;
+  }
+  double s = fit_scale(r, w, h, box && r->fit == WD_IMG_COVER);
+  *cw = *ow = at_least_1((int)(w * s + 0.5));
+  *ch = *oh = at_least_1((int)(h * s + 0.5));
+  if (box && r->fit == WD_IMG_COVER) {
+    *cw = *ow < (int)r->width ? *ow : (int)r->width;
+    *ch = *oh < (int)r->height ? *oh : (int)r->height;
+  }
 }
 
 /* ---- decoding and resizing ----------------------------------------------- */
@@ -192,9 +210,23 @@ static int orient_image(resize_task *t) {
   return 0;
 }
 
-/* Header check, decode, resize, orient: the pixels to encode, as seen. */
+/* Keeps the centre (cw, ch) of the image (as seen), in place: each row
+ * moves to an address no later than its own. */
+static void crop_centre(wd__image *im, int cw, int ch) {
+  if (cw == im->w && ch == im->h)
+    return;
+  size_t row = (size_t)cw * im->ch;
+  int x0 = (im->w - cw) / 2, y0 = (im->h - ch) / 2;
+  for (int y = 0; y < ch; y++)
+    memmove(im->px + (size_t)y * row,
+            im->px + ((size_t)(y0 + y) * im->w + x0) * im->ch, row);
+  im->w = cw, im->h = ch;
+}
+
+/* Header check, decode, resize, orient, crop: the pixels to encode, as
+ * seen. */
 static int make_pixels(resize_task *t) {
-  int iw = 0, ih = 0, tw = 0, th = 0;
+  int iw = 0, ih = 0, tw = 0, th = 0, cw = 0, ch = 0;
   int rc = check_header(t, &iw, &ih);
   if (rc != 0)
     return rc;
@@ -203,10 +235,11 @@ static int make_pixels(resize_task *t) {
                                        : 1;
   t->w.in_w = (uint32_t)(o >= 5 ? ih : iw);
   t->w.in_h = (uint32_t)(o >= 5 ? iw : ih);
-  fit(&t->req, (int)t->w.in_w, (int)t->w.in_h, &tw, &th); /* as seen */
-  int sw = o >= 5 ? th : tw, sh = o >= 5 ? tw : th;       /* as stored */
-  if ((rc = decode(t, sw, sh)) == 0 && (rc = resize_exact(t, sw, sh)) == 0)
-    rc = orient_image(t);
+  fit(&t->req, (int)t->w.in_w, (int)t->w.in_h, &tw, &th, &cw, &ch); /* as seen */
+  int sw = o >= 5 ? th : tw, sh = o >= 5 ? tw : th;                 /* as stored */
+  if ((rc = decode(t, sw, sh)) == 0 && (rc = resize_exact(t, sw, sh)) == 0 &&
+      (rc = orient_image(t)) == 0)
+    crop_centre(&t->im, cw, ch);
   return rc;
 }
 

@@ -8,7 +8,8 @@
  *   image_jpeg.c     JPEG through libjpeg-turbo, scaled while decoding
  *   image_jpeg_dc.c  a progressive JPEG at 1/8 from its DC scan alone
  *   image_exif.c     EXIF orientation (JPEG APP1, PNG eXIf)
- *   image.c          the job: check, decode, shrink, resize, orient, encode
+ *   image.c          the job: check, decode, shrink, resize, orient, crop,
+ *                    encode
  *
  * A decoder either fills a wd__image or says why it could not in a
  * wd__img_err (a WD_IMG_* code and a message for humans). */

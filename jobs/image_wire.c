@@ -5,7 +5,8 @@
  * A request is the wd_img_req struct followed by the file's bytes; an
  * answer is a wd__img_wire header, the message, then the encoded image.
  * Both stay on one machine, so they are plain structs in host order;
- * decoding checks every length against what arrived. */
+ * decoding checks every length against what arrived.  Fields added to the
+ * request (fit, crop) mean what the job did before when zeroed. */
 #include <string.h>
 
 #include "image.h"
