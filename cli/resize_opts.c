@@ -24,7 +24,8 @@ const char wd__cli_resize_usage[] =
     "      --fit=FIT           contain (inside the box, the default), cover\n"
     "                          (fill it, crop the rest) or fill (stretch to it);\n"
     "                          cover and fill need a width and a height\n"
-    "      --crop=WHERE        what cover keeps: centre (the default)\n"
+    "      --crop=WHERE        what cover keeps: centre (the default), or\n"
+    "                          attention (the most edges and colour)\n"
     "      --upscale           enlarge images smaller than the box\n"
     "  -f, --format=FMT        jpg, png, or same (default: jpg for JPEG\n"
     "                          inputs, png for the rest)\n"
@@ -152,13 +153,15 @@ static int parse_size(const char *s, wd_img_req *r) {
   return 0;
 }
 
-/* --crop: centre (or center); attention is refused by name. */
-static int parse_crop(const char *s, wd__cli_msg *msg) {
+/* --crop: centre (or center), or attention. */
+static int parse_crop(const char *s, uint32_t *crop) {
   if (strcmp(s, "centre") == 0 || strcmp(s, "center") == 0)
-    return 0;
-  if (strcmp(s, "attention") == 0)
-    return wd__cli_say(msg, "--crop attention is not implemented yet; centre is");
-  return wd__cli_bad_value(msg, resize_options, OPT_CROP, s);
+    *crop = WD_IMG_CROP_CENTRE;
+  else if (strcmp(s, "attention") == 0)
+    *crop = WD_IMG_CROP_ATTENTION;
+  else
+    return UV_EINVAL;
+  return 0;
 }
 
 /* One option; 0, or UV_EINVAL (msg says which, unless getopt did). */
@@ -171,7 +174,7 @@ static int resize_option(int c, const char *arg, void *opts, wd__cli_msg *msg) {
   case 'H': bad = count32(arg, 1, RESIZE_MAX_SIDE, &o->req.height); break;
   case 's': bad = parse_size(arg, &o->req); break;
   case OPT_FIT: bad = parse_fit(arg, &o->req.fit); break;
-  case OPT_CROP: return parse_crop(arg, msg);
+  case OPT_CROP: bad = parse_crop(arg, &o->req.crop); break;
   case OPT_UPSCALE: o->req.upscale = 1; break;
   case 'f': bad = parse_format(arg, &o->req.format); break;
   case 'q': bad = count32(arg, 1, RESIZE_MAX_QUALITY, &o->req.quality); break;

@@ -40,8 +40,9 @@ enum { WD_IMG_SAME = 0, WD_IMG_JPG = 1, WD_IMG_PNG = 2 };
  * contains. */
 enum { WD_IMG_CONTAIN = 0, WD_IMG_COVER = 1, WD_IMG_FILL = 2 };
 
-/* Which part cover keeps (wd_img_req.crop): the centre. */
-enum { WD_IMG_CROP_CENTRE = 0 };
+/* Which part cover keeps (wd_img_req.crop): the centre, or the part with
+ * the most edges and colour (as libvips's "attention"). */
+enum { WD_IMG_CROP_CENTRE = 0, WD_IMG_CROP_ATTENTION = 1 };
 
 /* Why an image failed inside the job.  Timeouts, memory kills and crashes
  * are the pool's to report (the future's status). */
@@ -68,7 +69,7 @@ typedef struct {
   uint64_t max_pixels;    /* refuse images with more before decoding;
                              0: WD_IMG_MAX_PIXELS */
   uint32_t fit;           /* WD_IMG_CONTAIN / COVER / FILL */
-  uint32_t crop;          /* with cover: WD_IMG_CROP_CENTRE */
+  uint32_t crop;          /* with cover: WD_IMG_CROP_CENTRE / ATTENTION */
 } wd_img_req;
 
 /* The job's answer.  The pointers point into the decoded payload. */

@@ -8,7 +8,8 @@
  * other format -- and a CMYK JPEG -- through stb_image, then the same
  * shrink (image_shrink.c).  Then stb_image_resize (sRGB-correct,
  * alpha-aware) to the exact size, EXIF orientation for JPEG and PNG
- * (image_exif.c), the centre crop of --fit cover, and stb_image_write
+ * (image_exif.c), the crop of --fit cover (image_attention.c says where
+ * for --crop attention), and stb_image_write
  * into the output.  The first task
  * warms the heap and locks the worker down for good (image_sandbox.c).
  * The stb functions come from Debian's libstb: no file here defines the
@@ -210,17 +211,22 @@ static int orient_image(resize_task *t) {
   return 0;
 }
 
-/* Keeps the centre (cw, ch) of the image (as seen), in place: each row
- * moves to an address no later than its own. */
-static void crop_centre(wd__image *im, int cw, int ch) {
+/* Keeps a (cw, ch) window of the image (as seen), where req.crop says
+ * (the centre, or image_attention.c's choice), in place: each row moves
+ * to an address no later than its own. */
+static int crop(resize_task *t, int cw, int ch) {
+  wd__image *im = &t->im;
   if (cw == im->w && ch == im->h)
-    return;
+    return 0;
   size_t row = (size_t)cw * im->ch;
   int x0 = (im->w - cw) / 2, y0 = (im->h - ch) / 2;
+  if (t->req.crop == WD_IMG_CROP_ATTENTION && wd__attention(im, cw, ch, &x0, &y0) != 0)
+    return wd__img_fail(&t->err, WD_IMG_NOMEM, "out of memory choosing the crop");
   for (int y = 0; y < ch; y++)
     memmove(im->px + (size_t)y * row,
             im->px + ((size_t)(y0 + y) * im->w + x0) * im->ch, row);
   im->w = cw, im->h = ch;
+  return 0;
 }
 
 /* Header check, decode, resize, orient, crop: the pixels to encode, as
@@ -239,7 +245,7 @@ static int make_pixels(resize_task *t) {
   int sw = o >= 5 ? th : tw, sh = o >= 5 ? tw : th;                 /* as stored */
   if ((rc = decode(t, sw, sh)) == 0 && (rc = resize_exact(t, sw, sh)) == 0 &&
       (rc = orient_image(t)) == 0)
-    crop_centre(&t->im, cw, ch);
+    rc = crop(t, cw, ch);
   return rc;
 }
 

@@ -8,6 +8,7 @@
  *   image_jpeg.c     JPEG through libjpeg-turbo, scaled while decoding
  *   image_jpeg_dc.c  a progressive JPEG at 1/8 from its DC scan alone
  *   image_exif.c     EXIF orientation (JPEG APP1, PNG eXIf)
+ *   image_attention.c  where --crop attention puts cover's window
  *   image.c          the job: check, decode, shrink, resize, orient, crop,
  *                    encode
  *
@@ -115,5 +116,11 @@ int wd__tiff_orientation(const unsigned char *t, size_t n);
  * be seen, into a new buffer of *ow x *oh; NULL when out of memory. */
 unsigned char *wd__orient(const unsigned char *src, int w, int h, int ch, int o,
                           int *ow, int *oh);
+
+/* ---- the attention crop (image_attention.c) --------------------------- */
+
+/* Where the (cw, ch) window over im has the most edges and saturation:
+ * its top left corner in (*x0, *y0).  0 or UV_ENOMEM. */
+int wd__attention(const wd__image *im, int cw, int ch, int *x0, int *y0);
 
 #endif /* WD_JOBS_IMAGE_H */

@@ -1,8 +1,9 @@
 /* test_geometry.c -- how `warden resize` meets its box: --fit contain
  * (inside it, the default), cover (fill it, the centre kept) and fill
- * (stretched to it), the -s/--size shorthand as vipsthumbnail reads it,
- * EXIF orientation applied before the fit, and the refusals (cover and
- * fill without both sides, --crop attention, malformed sizes). */
+ * (stretched to it), --crop attention keeping the busy part, the -s/--size
+ * shorthand as vipsthumbnail reads it, EXIF orientation applied before the
+ * fit, and the refusals (cover and fill without both sides, malformed
+ * sizes and words). */
 #include <sys/stat.h>
 
 #include "helpers.h"
@@ -53,6 +54,14 @@ static void write_rgb(const char *name, int w, int h, int (*in_centre)(int, int,
 /* The middle third across (landscape) or down (portrait). */
 static int middle_third(int x, int y, int w, int h) {
   return w >= h ? x >= w / 3 && x < 2 * w / 3 : y >= h / 3 && y < 2 * h / 3;
+}
+
+static int nowhere(int x, int y, int w, int h) {
+  (void)x;
+  (void)y;
+  (void)w;
+  (void)h;
+  return 0;
 }
 
 /* Runs `warden resize OPTS` over in, fresh out; its exit status. */
@@ -139,6 +148,47 @@ START_TEST(cover_keeps_the_centre) {
 }
 END_TEST
 
+/* Red and white stripes 4 pixels wide in the last third (across or down),
+ * flat grey elsewhere: all the edges and colour are there. */
+static void busy_end(const char *name, int w, int h) {
+  unsigned char *px = malloc((size_t)w * h * 3);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      unsigned char *p = px + ((size_t)y * w + x) * 3;
+      int busy = w >= h ? x >= 2 * w / 3 : y >= 2 * h / 3;
+      int red = (x / 4 + y / 4) % 2;
+      p[0] = busy ? 255 : 128;
+      p[1] = p[2] = busy ? (red ? 0 : 255) : 128;
+    }
+  ck_assert_int_eq(write_png_spng(at(in, name), px, w, h, 3, 8, 0), 0);
+  free(px);
+}
+
+/* The middle pixel of name's output is grey (flat) or not. */
+static int middle_is_grey(const char *name) {
+  int w, h, ch;
+  unsigned char *px = stbi_load(at(out, name), &w, &h, &ch, 3);
+  ck_assert_ptr_nonnull(px);
+  const unsigned char *p = px + ((size_t)(h / 2) * w + w / 2) * 3;
+  int grey = abs(p[0] - 128) < 8 && abs(p[1] - 128) < 8 && abs(p[2] - 128) < 8;
+  stbi_image_free(px);
+  return grey;
+}
+
+START_TEST(attention_keeps_the_busy_part) {
+  busy_end("wide.png", 600, 200);
+  busy_end("tall.png", 200, 600);
+  write_rgb("flat.png", 300, 200, nowhere); /* every window ties: the centre */
+  ck_assert_int_eq(resize("--fit cover --crop centre -s 100"), 0);
+  ck_assert(middle_is_grey("wide.png") && middle_is_grey("tall.png"));
+  ck_assert_int_eq(resize("--fit cover --crop attention -s 100"), 0);
+  expect_size("wide.png", 100, 100, "attention");
+  expect_size("tall.png", 100, 100, "attention");
+  expect_size("flat.png", 100, 100, "attention");
+  ck_assert(!middle_is_grey("wide.png") && !middle_is_grey("tall.png"));
+}
+END_TEST
+
 /* warden resize OPTS in -o out: 125, and stderr says `says`. */
 static void refused(const char *opts, const char *says) {
   ck_assert_msg(sh(WD_BIN " resize %s %s -o %s 2>%s/err", opts, in, out, dir) == 125,
@@ -152,7 +202,6 @@ START_TEST(refusals) {
   refused("--fit fill -H 100", "--fit fill needs a width and a height");
   refused("--fit cover -s 100x", "--fit cover needs a width and a height");
   refused("--fit fill -s x100", "--fit fill needs a width and a height");
-  refused("--fit cover -s 100 --crop attention", "--crop attention is not implemented");
   refused("--fit cover -s 100 --crop top", "invalid value 'top' for --crop");
   refused("--fit stretch -s 100", "invalid value 'stretch' for --fit");
   refused("-s x", "invalid value 'x' for --size");
@@ -168,6 +217,7 @@ int main(void) {
   TCase *tc = wd_test_case(s, "geometry", 120, setup, teardown);
   tcase_add_test(tc, each_fit_on_each_shape);
   tcase_add_test(tc, cover_keeps_the_centre);
+  tcase_add_test(tc, attention_keeps_the_busy_part);
   tcase_add_test(tc, refusals);
   return run_suite(s);
 }
