@@ -109,20 +109,26 @@ static int jpeg_failed(j_decompress_ptr d, jpeg_err *e, wd__img_err *err) {
   return wd__img_fail(err, code, "%s", why);
 }
 
+/* A decompressor whose errors longjmp to e->jump (set by the caller). */
+static void jpeg_begin(j_decompress_ptr d, jpeg_err *e) {
+  d->err = jpeg_std_error(&e->pub);
+  e->pub.error_exit = jpeg_fail;
+  e->pub.emit_message = jpeg_note;
+  jpeg_create_decompress(d);
+}
+
 int wd__img_jpeg_info(const unsigned char *p, size_t n, int *w, int *h, wd__img_err *err) {
   struct jpeg_decompress_struct d;
   jpeg_err e = {0};
   volatile int rc = 0;
-  d.err = jpeg_std_error(&e.pub);
-  e.pub.error_exit = jpeg_fail;
-  e.pub.emit_message = jpeg_note;
-  jpeg_create_decompress(&d);
+  jpeg_begin(&d, &e);
   if (setjmp(e.jump)) {
     rc = jpeg_failed(&d, &e, err);
   } else {
     jpeg_mem_src(&d, p, (unsigned long)n);
     jpeg_read_header(&d, TRUE);
-    *w = (int)d.image_width, *h = (int)d.image_height;
+    *w = (int)d.image_width;
+    *h = (int)d.image_height;
   }
   jpeg_destroy_decompress(&d);
   return rc;
@@ -139,10 +145,7 @@ int wd__img_decode_jpeg(const unsigned char *p, size_t n, int tw, int th,
   unsigned char *volatile px = NULL;
   unsigned char *volatile kept = NULL; /* the data less its dropped scans */
   volatile int rc = 0;
-  d.err = jpeg_std_error(&e.pub);
-  e.pub.error_exit = jpeg_fail;
-  e.pub.emit_message = jpeg_note;
-  jpeg_create_decompress(&d);
+  jpeg_begin(&d, &e);
   if (setjmp(e.jump)) {
     rc = jpeg_failed(&d, &e, err);
     goto done;

@@ -2,7 +2,8 @@
  * mkdtemp), DIR/in for the inputs, DIR/out's path for warden's outputs;
  * removed after the test.  setup/teardown are the case's own fixture
  * (wd_test_case); path(BASE, NAME) gives BASE/NAME, from a ring of eight
- * buffers so that a call can take several. */
+ * buffers so that a call can take several; status_of(ROWS, NAME) is the
+ * status of the --json row whose input ends with NAME. */
 #ifndef WD_TEST_BATCHDIR_H
 #define WD_TEST_BATCHDIR_H
 
@@ -30,6 +31,22 @@ static char *path(const char *base, const char *name) {
   k = (k + 1) % 8;
   snprintf(p[k], sizeof(p[k]), "%s/%s", base, name);
   return p[k];
+}
+
+/* The status of the JSON row whose input ends with `name`. */
+static const char *status_of(const char *rows, const char *name) {
+  static char st[64];
+  char key[300];
+  snprintf(key, sizeof(key), "/%s\",", name);
+  const char *r = strstr(rows, key);
+  if (r == NULL)
+    return "(no row)";
+  const char *s = strstr(r, "\"status\":\"");
+  const char *e = s ? strchr(s + 10, '"') : NULL;
+  if (e == NULL)
+    return "(no status)";
+  snprintf(st, sizeof(st), "%.*s", (int)(e - s - 10), s + 10);
+  return st;
 }
 
 #endif

@@ -15,22 +15,6 @@
 
 #include "batchdir.h"
 
-/* The status of the JSON row whose input ends with `name`. */
-static const char *status_of(const char *rows, const char *name) {
-  static char st[64];
-  char key[300];
-  snprintf(key, sizeof(key), "/%s\",", name);
-  const char *r = strstr(rows, key);
-  if (r == NULL)
-    return "(no row)";
-  const char *s = strstr(r, "\"status\":\"");
-  const char *e = s ? strchr(s + 10, '"') : NULL;
-  if (e == NULL)
-    return "(no status)";
-  snprintf(st, sizeof(st), "%.*s", (int)(e - s - 10), s + 10);
-  return st;
-}
-
 /* Runs warden resize with args, its rows into a string (freed by the
  * caller); *rc its exit status. */
 static char *resize_rows(int *rc, const char *args) {

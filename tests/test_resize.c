@@ -32,22 +32,6 @@ static void dims(const char *file, int *w, int *h, int *ch) {
   ck_assert_msg(stbi_info(file, w, h, ch), "%s: not an image", file);
 }
 
-/* The status of the JSON row whose input ends with `name`. */
-static const char *status_of(const char *rows, const char *name) {
-  static char st[64];
-  char key[300];
-  snprintf(key, sizeof(key), "/%s\",", name);
-  const char *r = strstr(rows, key);
-  if (r == NULL)
-    return "(no row)";
-  const char *s = strstr(r, "\"status\":\"");
-  const char *e = s ? strchr(s + 10, '"') : NULL;
-  if (e == NULL)
-    return "(no status)";
-  snprintf(st, sizeof(st), "%.*s", (int)(e - s - 10), s + 10);
-  return st;
-}
-
 static int count_rows(const char *rows) {
   int n = 0;
   for (const char *p = rows; (p = strstr(p, "{\"input\"")) != NULL; p++)
